@@ -1,0 +1,1 @@
+"""Prefect flows of hingeflow: thin wiring of the stages in `hingeflow.pipeline`."""

@@ -1,0 +1,75 @@
+"""Decode a video into upright RGB frames at an analysis rate, with pts timestamps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import av
+import numpy as np
+
+from hingeflow.probe import normalise_rotation
+
+
+@dataclass(frozen=True)
+class DecodedFrame:
+    frame_idx: int  # index in decode order, counting every frame of the stream
+    t_s: float  # presentation time in seconds from the stream's first frame
+    rgb: np.ndarray  # H x W x 3 uint8, upright, downscaled to max_side_px
+
+
+def scaled_size(width: int, height: int, max_side_px: int) -> tuple[int, int]:
+    """(width, height) scaled so the long side is at most max_side_px; even numbers."""
+    scale = min(1.0, max_side_px / max(width, height))
+    return max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2)
+
+
+def keep_mask(t_s: np.ndarray, analysis_fps: float) -> np.ndarray:
+    """Which frames to keep so that kept frames are about 1/analysis_fps apart.
+
+    Works on timestamps, so variable frame rate and 29.97 fps clips subsample evenly.
+    """
+    keep = np.zeros(t_s.shape, dtype=bool)
+    step = 1.0 / analysis_fps
+    next_t = -np.inf
+    for i, t in enumerate(t_s):
+        if t >= next_t - 0.25 * step:
+            keep[i] = True
+            next_t = max(next_t + step, t + 0.5 * step) if np.isfinite(next_t) else t + step
+    return keep
+
+
+def upright(rgb: np.ndarray, rotation_deg: int) -> np.ndarray:
+    """Apply a counter-clockwise display rotation to stored pixels."""
+    k = normalise_rotation(rotation_deg) // 90
+    return np.ascontiguousarray(np.rot90(rgb, k)) if k else rgb
+
+
+def iter_frames(path: str, analysis_fps: float, max_side_px: int) -> Iterator[DecodedFrame]:
+    """Yield upright, downscaled RGB frames about 1/analysis_fps apart.
+
+    Timestamps come from each frame's pts (never from a nominal frame rate); a
+    frame without pts gets the previous time plus one nominal frame interval.
+    """
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        nominal_dt = 1.0 / float(stream.average_rate) if stream.average_rate else 1.0 / 30.0
+        step = 1.0 / analysis_fps
+        t0: float | None = None
+        last_t = -nominal_dt
+        next_t = -np.inf
+        size: tuple[int, int] | None = None
+        for idx, frame in enumerate(container.decode(stream)):
+            t_abs = float(frame.pts * frame.time_base) if frame.pts is not None else None
+            if t0 is None:
+                t0 = t_abs if t_abs is not None else 0.0
+            t = (t_abs - t0) if t_abs is not None else last_t + nominal_dt
+            last_t = t
+            if t < next_t - 0.25 * step:
+                continue
+            next_t = max(next_t + step, t + 0.5 * step) if np.isfinite(next_t) else t + step
+            if size is None:
+                size = scaled_size(frame.width, frame.height, max_side_px)
+            rgb = frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
+            yield DecodedFrame(idx, t, upright(rgb, getattr(frame, "rotation", 0) or 0))

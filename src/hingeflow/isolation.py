@@ -1,0 +1,73 @@
+"""Run untrusted-media work in a child process with a wall-clock and memory limit.
+
+A Prefect task timeout cannot stop a decoder stuck inside C code in a thread,
+so every decode of user media happens in a forked child that the parent kills
+when its time is up. Children come from a fork server that has already
+imported the heavy modules (PyAV, MediaPipe), so a child starts in milliseconds.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import multiprocessing.connection
+import resource
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+_PRELOAD = ["hingeflow.probe", "hingeflow.pose"]
+_CTX = None
+
+
+class IsolatedError(RuntimeError):
+    """The child failed: it raised, crashed, ran out of memory or out of time."""
+
+
+def _context() -> mp.context.BaseContext:
+    global _CTX
+    if _CTX is None:
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(_PRELOAD)
+        _CTX = ctx
+    return _CTX
+
+
+def _child(conn: multiprocessing.connection.Connection, fn: Callable[..., Any], args: tuple, memory_mb: int) -> None:
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    try:
+        conn.send(("ok", fn(*args)))
+    except MemoryError:
+        conn.send(("error", f"ran out of memory (limit {memory_mb} MB)"))
+    except Exception as exc:  # report any failure of untrusted input to the parent, with its type
+        conn.send(("error", f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=3)))
+    finally:
+        conn.close()
+
+
+def run_isolated(fn: Callable[..., Any], args: tuple, timeout_s: float, memory_mb: int = 4096) -> Any:
+    """Call `fn(*args)` in a child process; return its result or raise IsolatedError.
+
+    `fn` must be a module-level function and its result picklable.
+    """
+    ctx = _context()
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, fn, args, memory_mb), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        if not parent.poll(timeout_s):
+            raise IsolatedError(f"timed out after {timeout_s:g} s")
+        try:
+            message = parent.recv()
+        except EOFError:
+            proc.join(5)
+            raise IsolatedError(f"worker process died (exit code {proc.exitcode})") from None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+        parent.close()
+    if message[0] == "ok":
+        return message[1]
+    raise IsolatedError(message[1])

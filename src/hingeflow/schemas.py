@@ -1,0 +1,161 @@
+"""Table contracts: the one place where warehouse columns, types and units live.
+
+Writers build their Arrow tables through :func:`to_arrow`, so a writer cannot
+drift from the contract: a missing column or an extra one is an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+import polars as pl
+
+from hingeflow.landmarks import LANDMARKS
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: pa.DataType
+    nullable: bool = True
+    unit: str = ""
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    partition_by: str | None = None
+    doc: str = ""
+
+    @property
+    def schema(self) -> pa.Schema:
+        return pa.schema([pa.field(c.name, c.type, c.nullable) for c in self.columns])
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def without_partition(self) -> "Table":
+        """The same table minus its partition column (which lives in the file path)."""
+        cols = tuple(c for c in self.columns if c.name != self.partition_by)
+        return Table(self.name, cols, self.key, None, self.doc)
+
+
+def _landmark_columns() -> tuple[Column, ...]:
+    cols: list[Column] = []
+    for n in LANDMARKS:
+        cols += [
+            Column(f"{n}_x", pa.float32(), unit="px", doc="upright-frame image x"),
+            Column(f"{n}_y", pa.float32(), unit="px", doc="upright-frame image y (down)"),
+            Column(f"{n}_vis", pa.float32(), unit="0-1", doc="MediaPipe visibility"),
+            Column(f"{n}_wx", pa.float32(), unit="m", doc="world x, hip-centred"),
+            Column(f"{n}_wy", pa.float32(), unit="m", doc="world y, hip-centred"),
+            Column(f"{n}_wz", pa.float32(), unit="m", doc="world z, hip-centred"),
+        ]
+    return tuple(cols)
+
+
+MANIFEST_COLUMNS: tuple[Column, ...] = (
+    Column("upload", pa.string(), False, doc="upload folder name inside the inbox"),
+    Column("manifest_row", pa.int32(), False, doc="1-based data row in manifest.csv"),
+    Column("video", pa.string(), False, doc="path relative to the manifest's folder"),
+    Column("athlete_id", pa.string(), doc="pseudonymous athlete id"),
+    Column("recorded_on", pa.date32()),
+    Column("week", pa.string(), doc="ISO week of recorded_on, e.g. 2026-W47"),
+    Column("exercise", pa.string()),
+    Column("load_kg", pa.float64(), unit="kg"),
+    Column("set_index", pa.int32()),
+    Column("camera_view", pa.string(), doc="side | front | diagonal"),
+    Column("bodyweight_kg", pa.float64(), unit="kg"),
+    Column("gym_id", pa.string()),
+    Column("notes", pa.string()),
+)
+
+VIDEOS = Table(
+    name="videos",
+    key=("video_id",),
+    partition_by="week",
+    doc="One row per distinct video file seen in an upload.",
+    columns=(
+        Column("video_id", pa.string(), False, doc="sha256 hex of the file's bytes"),
+        *MANIFEST_COLUMNS,
+        Column("size_bytes", pa.int64(), unit="bytes"),
+        Column("duration_s", pa.float64(), unit="s"),
+        Column("fps", pa.float64(), unit="frames/s", doc="average frame rate"),
+        Column("frame_count", pa.int64(), doc="frames in the stream (decoded count when pose ran)"),
+        Column("vfr", pa.bool_(), doc="variable frame rate detected from frame timestamps"),
+        Column("width", pa.int32(), unit="px", doc="upright (displayed) width"),
+        Column("height", pa.int32(), unit="px", doc="upright (displayed) height"),
+        Column("rotation_deg", pa.int32(), unit="deg", doc="display rotation applied, counter-clockwise"),
+        Column("codec", pa.string()),
+        Column("status", pa.string(), False, doc="ok | quarantined"),
+        Column("reason", pa.string(), doc="why quarantined; null when ok"),
+        Column("pose_model", pa.string()),
+        Column("pose_model_version", pa.string()),
+        Column("analysis_fps", pa.float64(), unit="frames/s"),
+        Column("frames_analysed", pa.int64()),
+        Column("detection_rate", pa.float64(), unit="0-1", doc="analysed frames with a person"),
+        Column("pose_seconds", pa.float64(), unit="s", doc="wall time of the pose stage"),
+        Column("processed_at", pa.timestamp("us", tz="UTC"), False),
+    ),
+)
+
+FRAMES = Table(
+    name="frames",
+    key=("video_id", "frame_idx"),
+    partition_by="week",
+    doc="One row per analysed frame; frames without a person have null landmarks.",
+    columns=(
+        Column("video_id", pa.string(), False),
+        Column("week", pa.string(), False, doc="ISO week of the video's recorded_on (partition)"),
+        Column("frame_idx", pa.int32(), False, doc="index of the frame in decode order"),
+        Column("t_s", pa.float64(), False, unit="s", doc="presentation time from the frame's pts"),
+        Column("person", pa.bool_(), False, doc="MediaPipe found a person"),
+        *_landmark_columns(),
+        Column("facing", pa.int8(), doc="+1 athlete faces image right, -1 left"),
+        Column("near_side", pa.string(), doc="left | right: side with higher visibility"),
+        Column("trunk_angle_deg", pa.float32(), unit="deg", doc="hip->shoulder midpoint line from vertical, + forward"),
+        Column("knee_flexion_deg", pa.float32(), unit="deg", doc="180 - angle(hip, knee, ankle), near side"),
+        Column("hip_flexion_deg", pa.float32(), unit="deg", doc="180 - angle(shoulder, hip, knee), near side"),
+        Column("back_bulge_frac", pa.float32(), unit="fraction of trunk length",
+               doc="max bulge of the mask's back outline beyond its end-to-end line"),
+        Column("back_bend_deg", pa.float32(), unit="deg",
+               doc="angle between lower and upper halves of the back outline; 0 = straight"),
+    ),
+)
+
+QUARANTINE = Table(
+    name="quarantine",
+    key=("upload", "manifest_row"),
+    partition_by=None,
+    doc="Manifest rows and videos that could not be used, with the reason.",
+    columns=(
+        Column("upload", pa.string(), False),
+        Column("manifest_row", pa.int32(), False, doc="0 when the manifest itself is unusable"),
+        Column("video", pa.string()),
+        Column("video_id", pa.string(), doc="sha256 when the file could be read"),
+        Column("stage", pa.string(), False, doc="manifest | file | probe | pose"),
+        Column("reason", pa.string(), False),
+        Column("detected_at", pa.timestamp("us", tz="UTC"), False),
+    ),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (VIDEOS, FRAMES, QUARANTINE)}
+
+
+def to_arrow(table: Table, data: pl.DataFrame | list[dict]) -> pa.Table:
+    """Cast rows to the table's Arrow schema; raise if columns differ from the contract."""
+    if isinstance(data, list) and not data:
+        return table.schema.empty_table()
+    df = data if isinstance(data, pl.DataFrame) else pl.DataFrame(data, infer_schema_length=None)
+    missing = set(table.names) - set(df.columns)
+    extra = set(df.columns) - set(table.names)
+    if missing or extra:
+        raise ValueError(f"{table.name}: columns differ from contract: missing={sorted(missing)} extra={sorted(extra)}")
+    if df.height == 0:
+        return table.schema.empty_table()
+    return df.select(table.names).to_arrow().cast(table.schema)

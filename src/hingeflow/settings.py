@@ -1,0 +1,35 @@
+"""Run settings, read from arguments or `HINGEFLOW_*` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EXERCISES: tuple[str, ...] = (
+    "deadlift",
+    "romanian_deadlift",
+    "kettlebell_swing",
+    "good_morning",
+    "hip_hinge_drill",
+)
+CAMERA_VIEWS: tuple[str, ...] = ("side", "front", "diagonal")
+
+
+class Settings(BaseSettings):
+    """Knobs of a pipeline run. Times in seconds, rates in frames per second."""
+
+    model_config = SettingsConfigDict(env_prefix="HINGEFLOW_", extra="ignore")
+
+    analysis_fps: float = Field(15.0, gt=0, description="frames/s kept for pose; lower = faster")
+    max_side_px: int = Field(960, ge=160, description="frames are downscaled so the long side is at most this before pose")
+    workers: int = Field(2, ge=1, description="pose worker processes running at once")
+    probe_timeout_s: float = Field(30.0, gt=0)
+    pose_timeout_s: float = Field(1800.0, gt=0, description="wall-clock limit of one video's pose child process")
+    worker_memory_mb: int = Field(4096, ge=256, description="address-space limit of a pose child process")
+    model_complexity: int = Field(1, ge=0, le=2)
+    min_detection_rate: float = Field(0.05, ge=0, le=1, description="below this a video is quarantined as 'no person'")
+    extra_exercises: tuple[str, ...] = ()
+
+    @property
+    def exercises(self) -> tuple[str, ...]:
+        return EXERCISES + tuple(self.extra_exercises)
