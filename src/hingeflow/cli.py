@@ -38,9 +38,19 @@ def _print_summary(summary, warehouse: Path, elapsed: float) -> None:
 
 
 def _run(inbox: Path, warehouse: Path, settings: Settings):
-    from flows.ingest import ingest_with
+    from hingeflow.pipeline import plan
+    from hingeflow.warehouse import Warehouse
 
     start = time.perf_counter()
+    # Starting the orchestrator costs seconds; an unchanged inbox needs none of it.
+    pending = plan(inbox, Warehouse(warehouse), settings)
+    if not pending.new and not pending.rejections:
+        console.print(f"nothing new: {pending.skipped} video(s) already in {warehouse.resolve()} "
+                      f"({time.perf_counter() - start:.2f} s)")
+        return None
+
+    from flows.ingest import ingest_with
+
     summary = ingest_with(settings)(str(inbox), str(warehouse), settings)
     _print_summary(summary, warehouse, time.perf_counter() - start)
     return summary

@@ -24,19 +24,30 @@ def scaled_size(width: int, height: int, max_side_px: int) -> tuple[int, int]:
     return max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2)
 
 
-def keep_mask(t_s: np.ndarray, analysis_fps: float) -> np.ndarray:
-    """Which frames to keep so that kept frames are about 1/analysis_fps apart.
+class Subsampler:
+    """Keeps frames about 1/analysis_fps apart, judged on timestamps (VFR and 29.97 safe).
 
-    Works on timestamps, so variable frame rate and 29.97 fps clips subsample evenly.
+    A frame is kept when it reaches the next slot of a fixed time grid; after a
+    gap the grid restarts at the frame, so kept frames never bunch up.
     """
-    keep = np.zeros(t_s.shape, dtype=bool)
-    step = 1.0 / analysis_fps
-    next_t = -np.inf
-    for i, t in enumerate(t_s):
-        if t >= next_t - 0.25 * step:
-            keep[i] = True
-            next_t = max(next_t + step, t + 0.5 * step) if np.isfinite(next_t) else t + step
-    return keep
+
+    TOLERANCE = 0.05  # of a step: absorbs timestamp rounding (e.g. 30000/1001 fps)
+
+    def __init__(self, analysis_fps: float) -> None:
+        self.step = 1.0 / analysis_fps
+        self.next_t: float | None = None
+
+    def keep(self, t: float) -> bool:
+        if self.next_t is not None and t < self.next_t - self.TOLERANCE * self.step:
+            return False
+        self.next_t = t + self.step if self.next_t is None else max(self.next_t + self.step, t + 0.5 * self.step)
+        return True
+
+
+def keep_mask(t_s: np.ndarray, analysis_fps: float) -> np.ndarray:
+    """Boolean mask of the frames a :class:`Subsampler` keeps."""
+    sampler = Subsampler(analysis_fps)
+    return np.array([sampler.keep(float(t)) for t in t_s], dtype=bool)
 
 
 def upright(rgb: np.ndarray, rotation_deg: int) -> np.ndarray:
@@ -55,10 +66,9 @@ def iter_frames(path: str, analysis_fps: float, max_side_px: int) -> Iterator[De
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         nominal_dt = 1.0 / float(stream.average_rate) if stream.average_rate else 1.0 / 30.0
-        step = 1.0 / analysis_fps
+        sampler = Subsampler(analysis_fps)
         t0: float | None = None
         last_t = -nominal_dt
-        next_t = -np.inf
         size: tuple[int, int] | None = None
         for idx, frame in enumerate(container.decode(stream)):
             t_abs = float(frame.pts * frame.time_base) if frame.pts is not None else None
@@ -66,9 +76,8 @@ def iter_frames(path: str, analysis_fps: float, max_side_px: int) -> Iterator[De
                 t0 = t_abs if t_abs is not None else 0.0
             t = (t_abs - t0) if t_abs is not None else last_t + nominal_dt
             last_t = t
-            if t < next_t - 0.25 * step:
+            if not sampler.keep(t):
                 continue
-            next_t = max(next_t + step, t + 0.5 * step) if np.isfinite(next_t) else t + step
             if size is None:
                 size = scaled_size(frame.width, frame.height, max_side_px)
             rgb = frame.to_ndarray(format="rgb24", width=size[0], height=size[1])

@@ -35,7 +35,7 @@ ARM_MODE = {
     "romanian_deadlift": "hang",
     "good_morning": "back",
     "kettlebell_swing": "swing",
-    "hip_hinge_drill": "hips",
+    "hip_hinge_drill": "chest",
 }
 LOAD_KIND = {
     "deadlift": "barbell",
@@ -140,7 +140,7 @@ def plan_clip(spec: ClipSpec) -> tuple[Timeline, Pose2D, Camera]:
     if mode == "swing":
         swing = tl.progress * -25.0 + (1 - tl.progress) * 80.0 * tl.swing_w
     bw = 75.0
-    load_frac = 0.0 if mode in ("back", "hips") else min(spec.load_kg / bw, 2.5) * 0.5
+    load_frac = 0.0 if mode in ("back", "chest") else min(spec.load_kg / bw, 2.5) * 0.5
     pose = forward_kinematics(spec.body, tl.trunk_deg, tl.knee_deg, tl.rounding_deg, tl.drift_frac,
                               mode, swing, load_frac)
     return tl, pose, _camera(spec)

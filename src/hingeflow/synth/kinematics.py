@@ -218,7 +218,7 @@ def forward_kinematics(
     mid-foot (clamped to a plausible shin range).
 
     arm_mode: ``hang`` (wrist at mid-foot + drift, arms nearly straight),
-    ``hips`` (hands on the hips),
+    ``chest`` (arms folded across the chest),
     ``free`` (arms hang vertically), ``back`` (bar on upper back),
     ``swing`` (arm angle from straight down = ``swing_deg``, forward positive).
     """
@@ -290,10 +290,10 @@ def forward_kinematics(
     elif arm_mode == "back":  # bar across the upper back, hands beside it, elbows down-back
         wrist = shoulder - fwd * B.m(0.045) + u * B.m(0.035)
         elbow = shoulder + (np.tile([0.0, -0.75], (n, 1)) - fwd * 0.55) * L1 * 0.85
-    elif arm_mode == "hips":  # hands on the hips (bodyweight drill), elbows back
-        wrist = spine[:, 1] + fwd * B.m(0.06)
-        mid = (shoulder + wrist) / 2
-        elbow = mid - fwd * B.m(0.11)
+    elif arm_mode == "chest":  # arms folded across the chest (bodyweight drill)
+        k1, k2 = int(round(0.45 * N_SPINE)), int(round(0.85 * N_SPINE))
+        elbow = spine[:, k1] + fwd * B.m(0.085)
+        wrist = spine[:, k2] + fwd * B.m(0.07)
     elif arm_mode == "swing":
         sd = np.zeros(n) if swing_deg is None else np.asarray(swing_deg, float)
         s1, c1 = _rot(sd)

@@ -2,8 +2,11 @@
 
 Inputs are world-frame joints (metres, see ``kinematics``) for one frame plus a
 ``Camera``; everything is drawn with anti-aliased cv2 primitives at 1/16-pixel
-precision.  Draw order (back to front): background, far arm, far leg,
-kettlebell, torso, head, near leg, near arm, barbell.
+precision.  Draw order (back to front): background, far plate,
+far arm, far leg, kettlebell, torso, head, near leg, near arm.  Of the barbell only the far-side plate
+is drawn (behind the body) unless ``Load.near_plate``: a face-on 45 cm near plate
+hides the knees/hips, which real side-view footage also suffers from but which
+would make the pose truth untestable.
 """
 
 from __future__ import annotations
@@ -184,6 +187,9 @@ def draw_figure(
         d = d / max(np.hypot(*d), 1e-6)
         _limb(img, wri, wri + d * 0.07 * sh, 0.020 * s, 0.017 * s, _shade(skin, f))
 
+    # the far plate is behind everything; the near plate only if requested
+    if load.kind == "barbell":
+        _barbell(img, P, load, cam)
     # far arm and far leg
     arm(off, far)
     leg(off, far)
@@ -207,9 +213,6 @@ def draw_figure(
     front = np.interp(a, [0, 0.15, 0.45, 0.75, 1.0], [0.050, 0.060, 0.058, 0.070, 0.040]) * s
     front_pts = sp + nrm * front[:, None]
     back_pts = sp - nrm * back[:, None]
-    hipc = sp[0]
-    # pelvis/glutes
-    _disc(img, hipc - nrm[0] * 0.025 * s + tang[0] * 0.01 * sh, 0.065 * s, look.bottoms)
     torso = np.concatenate([front_pts, back_pts[::-1]])
     # lower torso (waistband) in bottoms colour, rest shirt
     _poly(img, torso, look.shirt)
@@ -239,10 +242,7 @@ def draw_figure(
                 _shade(skin, 0.85), -1, cv2.LINE_AA, SHIFT)
     cv2.line(img, _pt(headc + hf * HH * 0.25 - hd * HH * 0.25), _pt(headc + hf * HH * 0.36 - hd * HH * 0.24),
              (150, 80, 80), max(int(HH * 0.02), 1), cv2.LINE_AA, SHIFT)
-    # near leg and arm; by default the plate is drawn behind them (reads as the far
-    # plate) so that the legs stay visible, unless ``near_plate``
-    if load.kind == "barbell" and not load.near_plate:
-        _barbell(img, P, load, cam)
+    # near leg and arm
     leg(np.zeros(2), 1.0)
     arm(np.zeros(2), 1.0)
     if load.kind == "barbell":

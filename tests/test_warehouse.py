@@ -1,0 +1,51 @@
+import datetime as dt
+
+import polars as pl
+
+from hingeflow import schemas
+from hingeflow.warehouse import Warehouse
+
+
+def quarantine_rows(n: int) -> list[dict]:
+    now = dt.datetime.now(dt.UTC)
+    return [{"upload": "u", "manifest_row": i, "video": f"{i}.mp4", "video_id": None, "stage": "manifest",
+             "reason": "r", "detected_at": now} for i in range(n)]
+
+
+def test_parts_become_visible_only_after_commit(tmp_path):
+    wh = Warehouse(tmp_path)
+    wh.write_part(schemas.QUARANTINE, schemas.to_arrow(schemas.QUARANTINE, quarantine_rows(3)), "run1")
+    assert wh.read(schemas.QUARANTINE).height == 0
+    wh.commit("run1", {})
+    assert wh.read(schemas.QUARANTINE).height == 3
+
+
+def test_uncommitted_parts_are_discarded(tmp_path):
+    wh = Warehouse(tmp_path)
+    wh.write_part(schemas.QUARANTINE, schemas.to_arrow(schemas.QUARANTINE, quarantine_rows(2)), "crashed")
+    (tmp_path / "quarantine" / ".part-x.parquet.abc.tmp").write_bytes(b"half")
+    removed = wh.discard_uncommitted([schemas.QUARANTINE])
+    assert len(removed) == 2
+    assert not list((tmp_path / "quarantine").iterdir())
+
+
+def test_partitioned_write_and_hive_read(tmp_path):
+    wh = Warehouse(tmp_path)
+    rows = [{c.name: None for c in schemas.VIDEOS.columns} for _ in range(3)]
+    for i, (row, week) in enumerate(zip(rows, ["2026-W45", "2026-W45", "2026-W46"])):
+        row.update(video_id=f"v{i}", upload="u", manifest_row=i + 1, video=f"{i}.mp4", week=week,
+                   status="ok", processed_at=dt.datetime.now(dt.UTC))
+    paths = wh.write_part(schemas.VIDEOS, schemas.to_arrow(schemas.VIDEOS, rows), "r1")
+    wh.commit("r1", {})
+    assert sorted(p.parent.name for p in paths) == ["week=2026-W45", "week=2026-W46"]
+    assert "week" not in pl.read_parquet(paths[0]).columns  # lives in the path
+    df = wh.read(schemas.VIDEOS).sort("video_id")
+    assert df["week"].to_list() == ["2026-W45", "2026-W45", "2026-W46"]
+    assert df.columns == schemas.VIDEOS.names
+
+
+def test_contract_refuses_drifting_writers():
+    import pytest
+
+    with pytest.raises(ValueError, match="missing=.*reason"):
+        schemas.to_arrow(schemas.QUARANTINE, pl.DataFrame({"upload": ["u"]}))
