@@ -56,3 +56,24 @@ def test_phone_clips_come_out_upright(tmp_path, ccw):
     red = frame.rgb[..., 0].astype(int) - frame.rgb[..., 2]
     assert red[:32, :19].mean() > 100  # the marker sits top-left once upright
     assert red[-40:, -19:].mean() < 30
+
+
+def test_prefetch_keeps_order_and_reraises():
+    from hingeflow.decode import prefetch
+
+    assert list(prefetch(iter(range(100)), depth=3)) == list(range(100))
+
+    def broken():
+        yield 1
+        raise OSError("disk went away")
+
+    with pytest.raises(OSError, match="disk went away"):
+        list(prefetch(broken()))
+
+
+def test_prefetch_stops_early_without_hanging():
+    from hingeflow.decode import prefetch
+
+    it = prefetch(iter(range(10_000)), depth=2)
+    assert next(it) == 0
+    it.close()

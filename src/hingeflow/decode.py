@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import av
 import numpy as np
 
 from hingeflow.probe import normalise_rotation
+
+T = TypeVar("T")
+_DONE = object()
 
 
 @dataclass(frozen=True)
@@ -82,3 +88,39 @@ def iter_frames(path: str, analysis_fps: float, max_side_px: int) -> Iterator[De
                 size = scaled_size(frame.width, frame.height, max_side_px)
             rgb = frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
             yield DecodedFrame(idx, t, upright(rgb, getattr(frame, "rotation", 0) or 0))
+
+
+def prefetch(items: Iterable[T], depth: int = 4) -> Iterator[T]:
+    """Iterate `items` in a background thread, up to `depth` ahead.
+
+    PyAV releases the GIL while decoding, so the next frames decode on another
+    core while the caller runs pose on the current one. Exceptions re-raise here.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                q.put(item)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            q.put(exc)
+        finally:
+            q.put(_DONE)
+
+    thread = threading.Thread(target=produce, name="decode-prefetch", daemon=True)
+    thread.start()
+    try:
+        while (item := q.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(0.01)

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from hingeflow import angles, backline, schemas
-from hingeflow.decode import iter_frames
+from hingeflow.decode import iter_frames, prefetch
 from hingeflow.landmarks import INDEX, LANDMARKS
 from hingeflow.parquet_io import write_parquet_atomic
 
@@ -28,7 +28,7 @@ N = len(LANDMARKS)
 
 @dataclass(frozen=True)
 class PoseOptions:
-    analysis_fps: float = 15.0
+    analysis_fps: float = 30.0
     max_side_px: int = 960
     model_complexity: int = 1
     segmentation: bool = True
@@ -92,9 +92,9 @@ def run_pose(path: str, width: int, height: int, options: PoseOptions) -> _Buffe
         static_image_mode=False,
         model_complexity=options.model_complexity,
         enable_segmentation=options.segmentation,
-        smooth_landmarks=True,
+        smooth_landmarks=False,  # raw landmarks; analytics filters them without lag
     ) as pose:
-        for frame in iter_frames(path, options.analysis_fps, options.max_side_px):
+        for frame in prefetch(iter_frames(path, options.analysis_fps, options.max_side_px)):
             result = pose.process(frame.rgb)
             xy, vis, world = _landmarks(result, width, height)
             buf.frame_idx.append(frame.frame_idx)

@@ -68,10 +68,11 @@ def probe_video(path: str) -> ProbeResult:
             raise UnusableVideo("no frame could be decoded")
     with av.open(path) as container:
         stream = container.streams.video[0]
+        # packets an edit list marks as discarded (decoder priming) are never shown
         times = [
             float(packet.pts * packet.time_base)
             for packet in container.demux(stream)
-            if packet.pts is not None and packet.size > 0
+            if packet.pts is not None and packet.size > 0 and not packet.is_discard
         ]
         if not times:
             raise UnusableVideo("video stream holds no frames")

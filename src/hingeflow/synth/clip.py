@@ -27,7 +27,7 @@ from .kinematics import (
     forward_kinematics,
     frame_joints,
 )
-from .render import Load, Look, Scene, background, render_frame
+from .render import Load, Look, Scene, background, plate_diameter_m, render_frame
 
 EXERCISES = ("deadlift", "romanian_deadlift", "kettlebell_swing", "good_morning", "hip_hinge_drill")
 ARM_MODE = {
@@ -55,7 +55,7 @@ OVEREXT_DEG = -8.0
 INCOMPLETE_DEG = 12.0
 LOCKED_KNEE_DEG = 5.0
 DRIFT_FRAC = 0.3
-RUSHED_ECC_S = 0.6
+RUSHED_ECC_S = 0.7
 
 
 def label_faults(exercise: str, r: RepSpec) -> list[str]:
@@ -141,8 +141,11 @@ def plan_clip(spec: ClipSpec) -> tuple[Timeline, Pose2D, Camera]:
         swing = tl.progress * -25.0 + (1 - tl.progress) * 80.0 * tl.swing_w
     bw = 75.0
     load_frac = 0.0 if mode in ("back", "chest") else min(spec.load_kg / bw, 2.5) * 0.5
+    min_y = 0.0
+    if LOAD_KIND[spec.exercise] == "barbell" and mode == "hang":
+        min_y = plate_diameter_m(max(spec.load_kg - 20.0, 0.0) / 2) / 2
     pose = forward_kinematics(spec.body, tl.trunk_deg, tl.knee_deg, tl.rounding_deg, tl.drift_frac,
-                              mode, swing, load_frac)
+                              mode, swing, load_frac, min_y)
     return tl, pose, _camera(spec)
 
 

@@ -59,7 +59,7 @@ def write_video(
     frames: Iterable[np.ndarray],
     fps: float | Fraction,
     crf: int = 23,
-    preset: str = "veryfast",
+    preset: str = "ultrafast",
     rotate_display: int = 0,
 ) -> Path:
     """Encode RGB uint8 frames (all the same even-sized shape) to ``path`` (.mp4).

@@ -112,7 +112,7 @@ def build_timeline(
         if last:
             t += tail_s
             keys.append((t, (0.0, r.knee_top_deg, 0.0, 0.0, 0.0), "ecc", 0.0))
-            t += 0.3
+            t += 0.2
             keys.append((t, keys[-1][1], "hold", 0.0))
         else:
             t += r.pause_top_s
@@ -212,6 +212,7 @@ def forward_kinematics(
     arm_mode: str = "hang",
     swing_deg: np.ndarray | None = None,
     load_frac: float = 0.0,
+    min_wrist_y: float = 0.0,
 ) -> Pose2D:
     """Joint positions for per-frame angles. Feet planted; the shin tilt is chosen so
     the centre of mass (body + ``load_frac`` x body mass at the hands) sits over the
@@ -250,7 +251,7 @@ def forward_kinematics(
         )
 
     lo = np.full(n, -4.0)
-    hi = np.maximum(knee_deg * 0.75, 2.0)
+    hi = np.clip(knee_deg * 0.75, 2.0, 25.0)  # shins tilt at most 25 deg forward
     target = midfoot[:, 0] - 0.02 * B.height_m
     for _ in range(40):
         mid = (lo + hi) / 2
@@ -282,7 +283,7 @@ def forward_kinematics(
         dx = tx - shoulder[:, 0]
         reach = 0.97 * (L1 + L2)
         dy = np.sqrt(np.maximum(reach**2 - dx**2, 0.0))
-        tgt = np.stack([tx, shoulder[:, 1] - dy], 1)
+        tgt = np.stack([tx, np.maximum(shoulder[:, 1] - dy, min_wrist_y)], 1)
         elbow, wrist = _two_link(shoulder, tgt, L1, L2, 1.0)
     elif arm_mode == "free":
         tgt = shoulder + np.stack([drift_frac * Lt + 0.02, -np.full(n, 0.96 * (L1 + L2))], 1)

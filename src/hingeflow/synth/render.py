@@ -30,9 +30,11 @@ class Look:
     skin: RGB = (224, 172, 140)
     hair: RGB = (60, 40, 25)
     shirt: RGB = (40, 90, 170)
-    bottoms: RGB = (40, 40, 45)
+    bottoms: RGB = (55, 55, 65)
     shoes: RGB = (230, 230, 230)
-    trousers: bool = False  # False: shorts
+    # False: shorts with bare knees -- MediaPipe then confuses the knee with the hands/plate
+    # (knee MAE 10-20 deg measured), so the gym always uses trousers/leggings
+    trousers: bool = True
     long_sleeves: bool = False
 
 
@@ -148,7 +150,7 @@ def draw_figure(
     sh = cam.scale_px_per_m * body.height_m  # px per unit height for lengths
     P = {k: cam.project(v) for k, v in joints.items() if k != "head_dir"}
     hd = joints["head_dir"] * np.array([cam.facing, -1.0])  # pixel-space unit vector
-    hf = np.array([-hd[1], hd[0]]) * (-cam.facing)  # face-forward in pixels
+    hf = np.array([-hd[1], hd[0]]) * cam.facing  # face-forward in pixels
     fwd_sign = cam.facing
     skin, far = look.skin, 0.78
     legc = look.bottoms if look.trousers else skin
@@ -207,7 +209,7 @@ def draw_figure(
     k = len(sp)
     tang = np.gradient(sp, axis=0)
     tang /= np.linalg.norm(tang, axis=1, keepdims=True)
-    nrm = np.stack([-tang[:, 1], tang[:, 0]], 1) * (-fwd_sign)  # forward normal (pixels)
+    nrm = np.stack([-tang[:, 1], tang[:, 0]], 1) * fwd_sign  # forward normal (pixels)
     a = np.linspace(0.0, 1.0, k)
     back = np.interp(a, [0, 0.15, 0.45, 0.75, 1.0], [0.085, 0.070, 0.050, 0.060, 0.045]) * s
     front = np.interp(a, [0, 0.15, 0.45, 0.75, 1.0], [0.050, 0.060, 0.058, 0.070, 0.040]) * s
@@ -228,9 +230,11 @@ def draw_figure(
     ang = np.degrees(np.arctan2(hd[1], hd[0]))
     ax = (int(HH * 0.5 * _S), int(HH * 0.40 * _S))
     cv2.ellipse(img, _pt(headc), ax, ang, 0, 360, skin, -1, cv2.LINE_AA, SHIFT)
-    # hair: crown and back of the head
-    cv2.ellipse(img, _pt(headc + hd * HH * 0.07 - hf * HH * 0.05), (int(HH * 0.47 * _S), int(HH * 0.39 * _S)),
-                ang, -110 if fwd_sign > 0 else -70, 110 if fwd_sign > 0 else 250, look.hair, -1, cv2.LINE_AA, SHIFT)
+    # hair: the crown-and-back cap of the head ellipse, cut by a line
+    th = np.linspace(0, 2 * np.pi, 48, endpoint=False)
+    ring = headc + np.outer(np.cos(th), hd) * HH * 0.52 + np.outer(np.sin(th), hf) * HH * 0.42
+    cap = ring[(np.cos(th) * 0.8 - np.sin(th) * 0.6) > 0.05]
+    _poly(img, cap, look.hair)
     # face: nose, eye, ear, mouth
     nose_base = headc + hf * HH * 0.38 - hd * HH * 0.02
     _poly(img, np.array([nose_base + hd * HH * 0.08, nose_base + hf * HH * 0.09 - hd * HH * 0.04,
