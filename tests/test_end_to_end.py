@@ -17,8 +17,8 @@ from hingeflow.warehouse import Warehouse
 HINGEFLOW = str(Path(sys.executable).with_name("hingeflow"))
 # Tolerances for per-frame angles of the raw (unsmoothed) landmarks against the
 # drawn skeleton; MediaPipe's joint centres sit a little off the drawn ones.
-TRUNK_MAE_DEG = 5.0
-KNEE_MAE_DEG = 8.0
+TRUNK_MAE_DEG = 4.0
+KNEE_MAE_DEG = 7.0
 
 
 def run_cli(*args: str) -> tuple[float, str]:

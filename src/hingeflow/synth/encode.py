@@ -26,6 +26,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from hingeflow.decode import upright
+
 FPS_ALIASES: dict[float, Fraction] = {
     29.97: Fraction(30000, 1001),
     23.976: Fraction(24000, 1001),
@@ -46,12 +48,6 @@ def fps_fraction(fps: float | Fraction) -> Fraction:
 def store_rotated(frame: np.ndarray) -> np.ndarray:
     """Upright portrait frame -> stored pixels for ``rotate=90`` (90 deg counter-clockwise)."""
     return np.ascontiguousarray(np.rot90(frame, k=1))
-
-
-def upright_from_stored(frame: np.ndarray, rotation_deg: float) -> np.ndarray:
-    """Apply a display-matrix rotation (counter-clockwise degrees, e.g. -90) to stored pixels."""
-    k = int(round(rotation_deg / 90.0)) % 4
-    return np.ascontiguousarray(np.rot90(frame, k=k)) if k else frame
 
 
 def write_video(
@@ -116,5 +112,5 @@ def read_video(path: Path, apply_rotation: bool = True) -> tuple[list[np.ndarray
         for f in c.decode(s):
             rot = float(getattr(f, "rotation", 0) or 0)
             img = f.to_ndarray(format="rgb24")
-            frames.append(upright_from_stored(img, rot) if apply_rotation else img)
+            frames.append(upright(img, int(rot)) if apply_rotation else img)
     return frames, Fraction(fps) if fps else Fraction(0), rot

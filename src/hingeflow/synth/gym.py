@@ -26,6 +26,7 @@ import csv
 import datetime as dt
 import io
 import json
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
@@ -373,7 +374,8 @@ def make_gym(out_dir: Path, athletes: int = 3, weeks: int = 2, seed: int = 0, gy
             p.parent.mkdir(parents=True, exist_ok=True)
         n = workers or min(os.cpu_count() or 1, 4)
         if n > 1:
-            with ProcessPoolExecutor(max_workers=n) as ex:
+            # spawn, not fork: the caller may already run threads (Prefect, decoders)
+            with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn")) as ex:
                 list(ex.map(_render_job, tasks, chunksize=1))
         else:
             for t in tasks:
