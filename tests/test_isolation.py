@@ -47,3 +47,13 @@ def test_child_crash_is_reported():
 def test_memory_limit_is_enforced():
     with pytest.raises(IsolatedError, match="out of memory"):
         run_isolated(_hog, (3000,), timeout_s=30, memory_mb=2048)
+
+
+def _native_log_then_die() -> None:
+    os.write(2, b"decoder: corrupt macroblock 7\n")
+    os._exit(4)
+
+
+def test_native_stderr_tail_is_in_the_reason():
+    with pytest.raises(IsolatedError, match="corrupt macroblock 7"):
+        run_isolated(_native_log_then_die, (), timeout_s=30)

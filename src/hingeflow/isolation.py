@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import multiprocessing.connection
+import os
 import resource
+import tempfile
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -32,7 +34,15 @@ def _context() -> mp.context.BaseContext:
     return _CTX
 
 
-def _child(conn: multiprocessing.connection.Connection, fn: Callable[..., Any], args: tuple, memory_mb: int) -> None:
+STDERR_TAIL_CHARS = 600
+
+
+def _child(conn: multiprocessing.connection.Connection, fn: Callable[..., Any], args: tuple, memory_mb: int,
+           stderr_path: str) -> None:
+    # native libraries (MediaPipe, FFmpeg) log to fd 2; keep it for the parent's error report
+    fd = os.open(stderr_path, os.O_WRONLY | os.O_APPEND)
+    os.dup2(fd, 2)
+    os.close(fd)
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
@@ -52,22 +62,40 @@ def run_isolated(fn: Callable[..., Any], args: tuple, timeout_s: float, memory_m
     """
     ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, fn, args, memory_mb), daemon=True)
-    proc.start()
-    child.close()
+    stderr_fd, stderr_path = tempfile.mkstemp(prefix="hingeflow-child-", suffix=".log")
+    os.close(stderr_fd)
+    proc = ctx.Process(target=_child, args=(child, fn, args, memory_mb, stderr_path), daemon=True)
     try:
-        if not parent.poll(timeout_s):
-            raise IsolatedError(f"timed out after {timeout_s:g} s")
+        proc.start()
+        child.close()
         try:
-            message = parent.recv()
-        except EOFError:
+            if not parent.poll(timeout_s):
+                raise IsolatedError(f"timed out after {timeout_s:g} s")
+            try:
+                message = parent.recv()
+            except EOFError:
+                proc.join(5)
+                raise IsolatedError(f"worker process died (exit code {proc.exitcode}){_tail(stderr_path)}") from None
+        finally:
+            if proc.is_alive():
+                proc.kill()
             proc.join(5)
-            raise IsolatedError(f"worker process died (exit code {proc.exitcode})") from None
+            parent.close()
     finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
-        parent.close()
+        tail = _tail(stderr_path)
+        os.unlink(stderr_path)
     if message[0] == "ok":
         return message[1]
-    raise IsolatedError(message[1])
+    raise IsolatedError(message[1] + tail)
+
+
+def _tail(path: str) -> str:
+    """Last native log lines of a child, without MediaPipe's start-up chatter."""
+    try:
+        with open(path, errors="replace") as f:
+            lines = [ln for ln in f.read().splitlines() if ln.strip() and "inference_feedback_manager" not in ln
+                     and not ln.startswith(("INFO: Created TensorFlow", "WARNING: All log messages"))]
+    except OSError:
+        return ""
+    text = " | ".join(lines)[-STDERR_TAIL_CHARS:]
+    return f" [native log: {text}]" if text else ""
