@@ -104,13 +104,14 @@ def pose(outcome: ProbeOutcome, warehouse: Warehouse, settings: Settings) -> Pos
         return PoseOutcome(c, None, None, None, outcome.reason, stage="probe")
     options = pose_options(settings)
     staged = warehouse.staged_frames(staging_key(c.video_id, options))
-    if staged.exists():
-        return PoseOutcome(c, pr, _summary_from_staged(staged), staged)
-    args = (str(c.path), str(staged), c.video_id, pr.width, pr.height, options)
-    try:
-        summary = run_isolated(extract_pose, args, settings.pose_timeout_s, settings.worker_memory_mb)
-    except IsolatedError as exc:
-        return PoseOutcome(c, pr, None, None, f"pose failed: {exc}")
+    if staged.exists():  # left by an earlier run that did not commit: same bytes, same options
+        summary = _summary_from_staged(staged)
+    else:
+        args = (str(c.path), str(staged), c.video_id, pr.width, pr.height, options)
+        try:
+            summary = run_isolated(extract_pose, args, settings.pose_timeout_s, settings.worker_memory_mb)
+        except IsolatedError as exc:
+            return PoseOutcome(c, pr, None, None, f"pose failed: {exc}")
     if summary.detection_rate < settings.min_detection_rate:
         staged.unlink(missing_ok=True)
         reason = (f"no person detected: {summary.frames_with_person} of {summary.frames_analysed} "
