@@ -1,4 +1,4 @@
-"""Ingest flow: discover -> probe -> pose (mapped over videos) -> commit.
+"""Ingest flow: discover -> probe -> pose (mapped over videos) -> analyse -> commit.
 
 Runs on Prefect's ephemeral API by default (no server to start). Tasks pass
 paths, ids and small records; decoding and pose happen in child processes.
@@ -20,6 +20,7 @@ from hingeflow.warehouse import Warehouse
 plan_task = task(pipeline.plan, name="plan", cache_policy=NO_CACHE)
 probe_task = task(pipeline.probe, name="probe", cache_policy=NO_CACHE)
 pose_task = task(pipeline.pose, name="pose", cache_policy=NO_CACHE)
+analyse_task = task(pipeline.analyse, name="analyse", cache_policy=NO_CACHE)
 commit_task = task(pipeline.commit, name="commit", cache_policy=NO_CACHE)
 
 
@@ -34,8 +35,10 @@ def ingest(inbox: str, warehouse: str, settings: Settings | None = None) -> pipe
     probes = probe_task.map(plan.new, unmapped(settings))
     poses = pose_task.map(probes, unmapped(wh), unmapped(settings)).result()
     t2 = time.perf_counter()
-    seconds = {"plan": t1 - t0, "probe_and_pose": t2 - t1}
-    return commit_task(plan, poses, wh, settings, seconds)
+    reps = analyse_task(poses, wh, settings)
+    t3 = time.perf_counter()
+    seconds = {"plan": t1 - t0, "probe_and_pose": t2 - t1, "analyse": t3 - t2}
+    return commit_task(plan, poses, reps, wh, settings, seconds)
 
 
 def ingest_with(settings: Settings):

@@ -96,3 +96,72 @@ def test_rerun_adds_nothing_and_is_fast(gym_run):
     assert after == before
     print(f"first run {first_s:.1f} s, re-run {again_s:.2f} s, ratio {again_s / first_s:.3f}")
     assert again_s < 0.05 * first_s
+
+
+# ---- analytics: reps, sets, breakdown against the synthetic truth (seed never tuned on) ----
+
+BOTTOM_TRUNK_MAE_DEG = 4.0
+BOTTOM_KNEE_MAE_DEG = 6.0
+
+
+@pytest.fixture(scope="module")
+def reps_vs_truth(gym_run):
+    root, gym, wh, _, _ = gym_run
+    videos = wh.read(schemas.VIDEOS).with_columns((pl.col("upload") + "/" + pl.col("video")).alias("truth_video"))
+    reps = wh.read(schemas.REPS).join(videos.select("video_id", "truth_video"), on="video_id")
+    truth = pl.read_parquet(gym.truth_dir / "reps.parquet")
+    return reps, truth
+
+
+def test_rep_counts_are_exact(reps_vs_truth):
+    reps, truth = reps_vs_truth
+    counts = truth.group_by("video").len("expected").join(
+        reps.group_by("truth_video").len("found"), left_on="video", right_on="truth_video", how="left").fill_null(0)
+    exact = (counts["expected"] == counts["found"]).mean()
+    print(f"exact rep count on {exact:.0%} of {counts.height} clips")
+    assert exact >= 0.98
+
+
+def test_bottom_trunk_angle_matches_truth(reps_vs_truth):
+    reps, truth = reps_vs_truth
+    j = truth.join(reps, left_on=["video", "rep_index"], right_on=["truth_video", "rep_index"], suffix="_found")
+    assert j.height == truth.height
+    trunk = (j["trunk_angle_bottom_deg_found"] - j["trunk_angle_bottom_deg"]).abs().mean()
+    knee = (j["knee_flexion_bottom_deg_found"] - j["knee_flexion_bottom_deg"]).abs().mean()
+    timing = (j["t_bottom_s_found"] - j["t_bottom_s"]).abs().max()
+    print(f"bottom trunk MAE {trunk:.2f} deg, bottom knee MAE {knee:.2f} deg, worst bottom time {timing:.3f} s")
+    assert trunk <= BOTTOM_TRUNK_MAE_DEG
+    assert knee <= BOTTOM_KNEE_MAE_DEG
+    assert timing <= 0.3
+
+
+def test_breakdown_load_within_one_step(gym_run):
+    import json
+
+    root, gym, wh, _, _ = gym_run
+    truth = json.loads((gym.truth_dir / "athletes.json").read_text())["athletes"]
+    found = {(r["athlete_id"], r["exercise"]): r for r in wh.read(schemas.BREAKDOWN).iter_rows(named=True)}
+    checked = 0
+    for athlete in truth:
+        for exercise, true_kg in athlete["breakdown_kg"].items():
+            row = found.get((athlete["athlete_id"], exercise))
+            if row is None or len(row["loads_kg"]) <= len(row["baseline_loads_kg"]):
+                continue
+            loads = row["loads_kg"]
+            expected = next((x for x in loads if x > true_kg), None)  # first load with faults
+            if expected is None:
+                assert row["breakdown_load_kg"] is None, row
+            else:
+                step = loads.index(expected)
+                got = row["breakdown_load_kg"]
+                assert got is not None and abs(loads.index(got) - step) <= 1, (row, true_kg)
+                assert row["what_changed"]
+            checked += 1
+    assert checked >= 2
+
+
+def test_sets_aggregate_the_reps(gym_run):
+    _, _, wh, _, _ = gym_run
+    reps, sets = wh.read(schemas.REPS), wh.read(schemas.SETS)
+    assert sets["n_reps"].sum() == reps.height
+    assert sets.select("athlete_id", "recorded_on", "exercise", "load_kg").is_duplicated().sum() == 0

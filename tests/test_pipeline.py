@@ -33,7 +33,8 @@ def inbox(tmp_path_factory):
 def run_stages(inbox, wh: Warehouse, settings: Settings, commit: bool = True):
     plan = pipeline.plan(inbox, wh, settings)
     outcomes = [pipeline.pose(pipeline.probe(c, settings), wh, settings) for c in plan.new]
-    summary = pipeline.commit(plan, outcomes, wh, settings) if commit else None
+    reps = pipeline.analyse(outcomes, wh, settings)
+    summary = pipeline.commit(plan, outcomes, reps, wh, settings) if commit else None
     return plan, outcomes, summary
 
 

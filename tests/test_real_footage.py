@@ -128,3 +128,57 @@ def test_rerun_adds_nothing(real_run, tmp_path):
 
     p = plan(Path(wh.root).parent / "inbox", wh, Settings())
     assert p.new == [] and p.rejections == [] and p.skipped == summary.videos_new
+
+
+# ---- analytics on real clips ----
+
+def _listed_count(text: str) -> int | None:
+    """Reps listed in clips.csv: '10' -> 10; '1 complete + 1 pull ending at lockout' -> 2 (both reach lockout)."""
+    import re
+
+    numbers = [int(n) for n in re.findall(r"\d+", text)]
+    return sum(numbers) if numbers else None
+
+
+def _reps_by_clip(real_run) -> dict[str, pl.DataFrame]:
+    wh, clips, _, _ = real_run
+    videos = wh.read(schemas.VIDEOS).select("video_id", "video")
+    reps = wh.read(schemas.REPS).join(videos, on="video_id")
+    return {name: reps.filter(pl.col("video") == name) for name in clips}
+
+
+def test_rep_counts_match_the_catalogue(real_run):
+    _, clips, _, _ = real_run
+    reps = _reps_by_clip(real_run)
+    checked = 0
+    for name, clip in clips.items():
+        expected = _listed_count(clip["reps"])
+        if not name.startswith("clips/") or expected is None:
+            continue
+        assert reps[name].height == expected, (name, clip["camera_view"])
+        checked += 1
+    assert checked >= 18
+
+
+def test_squat_style_kettlebell_set_is_flagged(real_run):
+    reps = _reps_by_clip(real_run)
+    squat = reps["clips/kbdl_tby_kneedominant_side.mp4"]["faults"].list.contains("squatting_the_hinge").sum()
+    correct = reps["clips/kbdl_tby_correct_side.mp4"]["faults"].list.contains("squatting_the_hinge").sum()
+    assert squat >= 8 and correct <= 1
+
+
+def test_front_and_diagonal_views_null_sagittal_metrics_with_reason(real_run):
+    reps = _reps_by_clip(real_run)["clips/kbswing_russian_front_coach.mp4"]
+    assert reps.height > 0 and reps["knee_flexion_bottom_deg"].null_count() == reps.height
+    assert all(any("sagittal" in r for r in rs) for rs in reps["null_reasons"].to_list())
+
+
+def test_yfgd_good_and_bad_are_separated(real_run):
+    reps = _reps_by_clip(real_run)
+    flagged = {name: "rounded_back" in reps[name]["faults"].explode().to_list()
+               for name in reps if "yfgd_" in name}
+    good = [v for k, v in flagged.items() if "good" in k]
+    bad = [v for k, v in flagged.items() if "bad" in k]
+    tpr, fpr = sum(bad) / len(bad), sum(good) / len(good)
+    print(f"YFGD rounded_back: bad flagged {sum(bad)}/{len(bad)}, good flagged {sum(good)}/{len(good)}")
+    assert tpr > fpr  # better than chance

@@ -49,3 +49,18 @@ def test_contract_refuses_drifting_writers():
 
     with pytest.raises(ValueError, match="missing=.*reason"):
         schemas.to_arrow(schemas.QUARANTINE, pl.DataFrame({"upload": ["u"]}))
+
+
+def test_snapshot_tables_show_the_newest_run_only(tmp_path):
+    import dataclasses
+
+    snap = dataclasses.replace(schemas.QUARANTINE, name="snap", snapshot=True)
+    wh = Warehouse(tmp_path)
+    wh.write_part(snap, schemas.to_arrow(snap, quarantine_rows(3)), "20260101T000000-aaaa")
+    wh.commit("20260101T000000-aaaa", {})
+    wh.write_part(snap, schemas.to_arrow(snap, quarantine_rows(2)), "20260102T000000-bbbb")
+    assert wh.read(snap).height == 3  # the second run has not committed
+    wh.commit("20260102T000000-bbbb", {})
+    assert wh.read(snap).height == 2
+    assert len(wh.drop_old_snapshots(snap)) == 1
+    assert wh.read(snap).height == 2

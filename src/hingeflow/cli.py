@@ -25,14 +25,14 @@ console = Console()
 
 def _print_summary(summary, warehouse: Path, elapsed: float) -> None:
     table = Table(title=f"run {summary.run_id}", show_header=False)
-    for key in ("videos_new", "videos_ok", "videos_quarantined", "videos_skipped", "rows_rejected", "frames"):
+    for key in ("videos_new", "videos_ok", "videos_quarantined", "videos_skipped", "rows_rejected", "frames", "reps"):
         table.add_row(key.replace("_", " "), str(getattr(summary, key)))
     for stage, s in summary.seconds.items():
         table.add_row(f"{stage} s", f"{s:.1f}")
     table.add_row("total s", f"{elapsed:.1f}")
     console.print(table)
     console.print(f"warehouse: [bold]{warehouse.resolve()}[/bold]")
-    for name in ("videos", "frames", "quarantine"):
+    for name in ("videos", "frames", "reps", "sets", "breakdown", "quarantine"):
         if (warehouse / name).is_dir():
             console.print(f"  {name:<11} {(warehouse / name).resolve()}")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from hingeflow import schemas
+from hingeflow.analytics import stage
 from hingeflow.inbox import Candidate, UploadRejection, scan_inbox
 from hingeflow.isolation import IsolatedError, run_isolated
 from hingeflow.pose import POSE_MODEL, POSE_MODEL_VERSION, PoseOptions, PoseSummary, extract_pose
@@ -22,7 +23,7 @@ from hingeflow.probe import ProbeResult, probe_video
 from hingeflow.settings import Settings
 from hingeflow.warehouse import Warehouse, new_run_id
 
-TABLES = (schemas.VIDEOS, schemas.FRAMES, schemas.QUARANTINE)
+TABLES = tuple(schemas.TABLES.values())
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class RunSummary:
     videos_skipped: int = 0
     rows_rejected: int = 0
     frames: int = 0
+    reps: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -165,12 +167,27 @@ def quarantine_rows(plan_: RunPlan, outcomes: list[PoseOutcome], now: dt.datetim
     return rows
 
 
-def commit(plan_: RunPlan, outcomes: list[PoseOutcome], warehouse: Warehouse, settings: Settings,
-           seconds: dict[str, float] | None = None) -> RunSummary:
-    """Write frames, videos and quarantine rows for a run, then its commit marker."""
+def _ok(outcomes: list[PoseOutcome]) -> list[PoseOutcome]:
+    return [o for o in outcomes if o.reason is None and o.staged is not None]
+
+
+def analyse(outcomes: list[PoseOutcome], warehouse: Warehouse, settings: Settings) -> pl.DataFrame:
+    """Reps (metrics, faults, scores) of this run's new videos; baselines include stored reps."""
+    ok = _ok(outcomes)
+    if not ok:
+        return pl.from_arrow(schemas.REPS.schema.empty_table())
+    now = dt.datetime.now(dt.UTC)
+    videos = pl.DataFrame([video_row(o, settings, now) for o in ok], infer_schema_length=None)
+    frames = pl.concat([pl.read_parquet(o.staged) for o in ok], how="vertical")
+    return stage.analyse(frames, videos, warehouse.read(schemas.REPS))
+
+
+def commit(plan_: RunPlan, outcomes: list[PoseOutcome], reps: pl.DataFrame, warehouse: Warehouse,
+           settings: Settings, seconds: dict[str, float] | None = None) -> RunSummary:
+    """Write a run's tables (frames, videos, quarantine, reps, sets, breakdown), then its commit marker."""
     now = dt.datetime.now(dt.UTC)
     run_id = plan_.run_id
-    ok = [o for o in outcomes if o.reason is None and o.staged is not None]
+    ok = _ok(outcomes)
     week_of = {o.candidate.video_id: o.candidate.row.week for o in ok}
     frames = 0
     if ok:
@@ -182,12 +199,20 @@ def commit(plan_: RunPlan, outcomes: list[PoseOutcome], warehouse: Warehouse, se
     videos = [video_row(o, settings, now) for o in outcomes]
     warehouse.write_part(schemas.VIDEOS, schemas.to_arrow(schemas.VIDEOS, videos), run_id)
     warehouse.write_part(schemas.QUARANTINE, schemas.to_arrow(schemas.QUARANTINE, quarantine_rows(plan_, outcomes, now)), run_id)
+    if reps.height:
+        warehouse.write_part(schemas.REPS, schemas.to_arrow(schemas.REPS, reps), run_id)
+        all_reps = pl.concat([warehouse.read(schemas.REPS), reps.select(schemas.REPS.names)], how="vertical_relaxed")
+        sets, breakdown = stage.summarise(all_reps)
+        warehouse.write_part(schemas.SETS, schemas.to_arrow(schemas.SETS, sets), run_id)
+        warehouse.write_part(schemas.BREAKDOWN, schemas.to_arrow(schemas.BREAKDOWN, breakdown), run_id)
     summary = RunSummary(
         run_id=run_id, videos_new=len(outcomes), videos_ok=len(ok),
         videos_quarantined=len(outcomes) - len(ok), videos_skipped=plan_.skipped,
-        rows_rejected=len(plan_.rejections), frames=frames, seconds=dict(seconds or {}),
+        rows_rejected=len(plan_.rejections), frames=frames, reps=reps.height, seconds=dict(seconds or {}),
     )
     warehouse.commit(run_id, asdict(summary))
+    for table in (schemas.SETS, schemas.BREAKDOWN):
+        warehouse.drop_old_snapshots(table)
     for o in ok:
         o.staged.unlink(missing_ok=True)
     return summary

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 import polars as pl
 
+from hingeflow.analytics.faults import FAULTS
+from hingeflow.analytics.metrics import METRIC_COLUMNS
 from hingeflow.landmarks import LANDMARKS
 
 
@@ -30,6 +32,7 @@ class Table:
     key: tuple[str, ...]
     partition_by: str | None = None
     doc: str = ""
+    snapshot: bool = False  # rewritten whole by every run that changes it; readers see the newest run's rows
 
     @property
     def schema(self) -> pa.Schema:
@@ -42,7 +45,7 @@ class Table:
     def without_partition(self) -> "Table":
         """The same table minus its partition column (which lives in the file path)."""
         cols = tuple(c for c in self.columns if c.name != self.partition_by)
-        return Table(self.name, cols, self.key, None, self.doc)
+        return Table(self.name, cols, self.key, None, self.doc, self.snapshot)
 
 
 def _landmark_columns() -> tuple[Column, ...]:
@@ -144,7 +147,73 @@ QUARANTINE = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (VIDEOS, FRAMES, QUARANTINE)}
+_IDENTITY: tuple[Column, ...] = (
+    Column("athlete_id", pa.string(), False),
+    Column("video_id", pa.string(), False),
+    Column("recorded_on", pa.date32(), False),
+    Column("week", pa.string(), False, doc="ISO week, e.g. 2026-W47 (partition)"),
+    Column("exercise", pa.string(), False),
+    Column("load_kg", pa.float64(), False, unit="kg"),
+    Column("set_index", pa.int32(), False),
+    Column("camera_view", pa.string(), False),
+)
+
+REPS = Table(
+    name="reps",
+    key=("video_id", "rep_index"),
+    partition_by="week",
+    doc="One row per repetition; metrics a camera view cannot support are null, with the reason.",
+    columns=(
+        *_IDENTITY,
+        Column("rep_index", pa.int32(), False, doc="1-based within the video"),
+        Column("t_start_s", pa.float64(), False, unit="s"),
+        Column("t_bottom_s", pa.float64(), False, unit="s"),
+        Column("t_end_s", pa.float64(), False, unit="s"),
+        *(Column(m, pa.float64(), unit="see hingeflow.analytics.metrics") for m in METRIC_COLUMNS),
+        Column("faults", pa.list_(pa.string()), False, doc="fault names from DESIGN.md"),
+        Column("form_score", pa.float64(), False, unit="0-100"),
+        Column("confidence", pa.float64(), False, unit="0-1", doc="valid frames x view x signal quality"),
+        Column("null_reasons", pa.list_(pa.string()), False, doc="'metric: why it is null'"),
+    ),
+)
+
+SETS = Table(
+    name="sets",
+    key=("athlete_id", "recorded_on", "exercise", "load_kg"),
+    snapshot=True,
+    doc="Per athlete x session x exercise x load: medians and IQR of rep metrics, fault rates.",
+    columns=(
+        Column("athlete_id", pa.string(), False),
+        Column("recorded_on", pa.date32(), False),
+        Column("week", pa.string(), False),
+        Column("exercise", pa.string(), False),
+        Column("load_kg", pa.float64(), False, unit="kg"),
+        Column("n_sets", pa.int64(), False),
+        Column("n_reps", pa.int64(), False),
+        *(c for m in METRIC_COLUMNS for c in (Column(f"{m}_median", pa.float64()), Column(f"{m}_iqr", pa.float64()))),
+        *(Column(f"{f}_rate", pa.float64(), unit="0-1") for f in FAULTS),
+        Column("form_score_mean", pa.float64(), unit="0-100"),
+        Column("confidence_mean", pa.float64(), unit="0-1"),
+    ),
+)
+
+BREAKDOWN = Table(
+    name="breakdown",
+    key=("athlete_id", "exercise"),
+    snapshot=True,
+    doc="Per athlete x exercise: the lowest load where form departs from the light-load baseline.",
+    columns=(
+        Column("athlete_id", pa.string(), False),
+        Column("exercise", pa.string(), False),
+        Column("baseline_loads_kg", pa.list_(pa.float64()), False, unit="kg"),
+        Column("loads_kg", pa.list_(pa.float64()), False, unit="kg"),
+        Column("breakdown_load_kg", pa.float64(), unit="kg", doc="null: no change beyond noise"),
+        Column("changed_metrics", pa.list_(pa.string()), False),
+        Column("what_changed", pa.string(), False),
+    ),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (VIDEOS, FRAMES, QUARANTINE, REPS, SETS, BREAKDOWN)}
 
 
 def to_arrow(table: Table, data: pl.DataFrame | list[dict]) -> pa.Table:

@@ -28,6 +28,10 @@ from hingeflow.parquet_io import write_parquet_atomic
 from hingeflow.schemas import Table
 
 
+def _run_of(part: Path) -> str:
+    return part.stem.removeprefix("part-")
+
+
 def new_run_id() -> str:
     """Sortable unique id: UTC time plus 8 random hex digits."""
     return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
@@ -57,12 +61,26 @@ class Warehouse:
         return {p.stem for p in self.runs_dir.glob("*.json")}
 
     def part_files(self, table: Table) -> list[Path]:
-        """Committed part files of a table."""
+        """Committed part files of a table (for a snapshot table: the newest run's only)."""
         runs = self.committed_runs()
         base = self.table_dir(table)
         if not base.is_dir():
             return []
-        return sorted(p for p in base.rglob("part-*.parquet") if p.stem.removeprefix("part-") in runs)
+        files = sorted(p for p in base.rglob("part-*.parquet") if p.stem.removeprefix("part-") in runs)
+        if table.snapshot and files:
+            newest = max(_run_of(p) for p in files)  # run ids sort by time
+            files = [p for p in files if _run_of(p) == newest]
+        return files
+
+    def drop_old_snapshots(self, table: Table) -> list[Path]:
+        """Delete a snapshot table's files that the newest committed run superseded."""
+        keep = set(self.part_files(table))
+        base = self.table_dir(table)
+        runs = self.committed_runs()
+        old = [p for p in base.rglob("part-*.parquet") if p not in keep and _run_of(p) in runs] if base.is_dir() else []
+        for p in old:
+            p.unlink()
+        return old
 
     def read(self, table: Table, columns: list[str] | None = None) -> pl.DataFrame:
         """All committed rows of a table (partition columns restored), or an empty frame."""

@@ -1,0 +1,235 @@
+"""Per-rep hinge metrics from per-frame ``Signals`` and a ``Rep`` (pure, numpy).
+
+``rep_metrics(sig, rep, camera_view)`` returns a dict: one float (or None) per name in
+``METRIC_COLUMNS`` plus ``null_reasons`` (metric -> why it is None). Definitions
+(DESIGN.md angle conventions; "bottom" = the frame of maximum forward trunk lean in the
+rep, or ``rep.bottom`` when the trunk is not observable):
+
+- trunk_angle_bottom_deg: maximum forward lean within the rep.
+- trunk_angle_top_deg: lockout = the most extended trunk angle reached between the
+  bottom and the end of the rep (negative = leaning back past vertical).
+- knee_flexion_bottom_deg / knee_flexion_top_deg: near-side knee flexion at the bottom
+  and at the lockout frame; hip_flexion_bottom_deg: maximum hip flexion in the rep.
+- chord_shortening_pct: 100 * (1 - shoulder-hip distance / standing distance) at the
+  bottom (spine proxy from landmarks only).
+- neck_drop_deg: head-line vs trunk-line angle at the bottom minus at the start.
+- back_bulge_bottom, back_bend_bottom_deg: person-mask back shape, median over the
+  bottom window (frames within 5 deg of the maximum lean).
+- hip_back_bottom, hip_down_bottom (/ thigh length) and hip_back_vs_down (their ratio).
+- wrist_offset_bottom: wrist ahead of mid-foot / thigh length, median over the bottom window.
+- eccentric_s, concentric_s: start->bottom and bottom->end durations of the rep.
+- descent_s: time between 5% and 95% of the depth on the way down (pauses excluded),
+  the tempo used for ``rushed_eccentric``.
+- hips_rise_trunk_progress: fraction of the trunk's rise done when the knee has
+  completed 50% of its extension (~0.5 in phase, ~0 when the hips shoot up first).
+- depth_bottom: the view-independent ``vertical`` depth signal at its maximum.
+- valid_frac: fraction of the rep's frames with a person.
+
+Side view supports everything. Front and diagonal views do not show sagittal angles
+faithfully: those metrics are None with a reason; durations and depth remain.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .types import Rep, Signals
+
+SAGITTAL = (
+    "trunk_angle_bottom_deg",
+    "trunk_angle_top_deg",
+    "knee_flexion_bottom_deg",
+    "knee_flexion_top_deg",
+    "hip_flexion_bottom_deg",
+    "chord_shortening_pct",
+    "neck_drop_deg",
+    "back_bulge_bottom",
+    "back_bend_bottom_deg",
+    "hip_back_bottom",
+    "hip_down_bottom",
+    "hip_back_vs_down",
+    "wrist_offset_bottom",
+    "hips_rise_trunk_progress",
+)
+OTHER = ("eccentric_s", "concentric_s", "descent_s", "depth_bottom", "valid_frac")
+METRIC_COLUMNS: tuple[str, ...] = SAGITTAL + OTHER
+
+BOTTOM_WINDOW_DEG = 5.0  # frames within this of the max lean form the bottom window
+RATIO_CAP = 50.0
+HIPS_RISE_MIN_KNEE_RANGE = 15.0  # deg; below this the knee barely moves (an RDL): test moot
+MIN_HIP_DOWN = 0.02  # thigh lengths; below this the hips did not drop at all
+
+VIEW_REASON = {
+    "front": "front view: sagittal angles not observable",
+    "diagonal": "diagonal view: sagittal angles distorted by perspective",
+}
+
+
+def _f(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def _nanmedian(a: np.ndarray) -> float:
+    a = a[np.isfinite(a)]
+    return float(np.median(a)) if a.size else math.nan
+
+
+def _row_medians(a: np.ndarray) -> list[float]:
+    """NaN-aware median of each row of a 2D array (NaN where a row has no finite value)."""
+    srt = np.sort(a, axis=1)  # NaN sort last
+    cnt = np.isfinite(a).sum(axis=1)
+    r = np.arange(a.shape[0])
+    lo, hi = np.maximum((cnt - 1) // 2, 0), np.maximum(cnt // 2, 0)
+    if a.shape[1] == 0:
+        return [math.nan] * a.shape[0]
+    med = 0.5 * (srt[r, np.minimum(lo, a.shape[1] - 1)] + srt[r, np.minimum(hi, a.shape[1] - 1)])
+    return [float(x) if c else math.nan for x, c in zip(med, cnt)]
+
+
+def _crossing_time(t: np.ndarray, p: np.ndarray, level: float, first: bool) -> float:
+    """Interpolated time where p crosses ``level`` upward (first or last such crossing)."""
+    above = p >= level
+    idx = np.flatnonzero(above[1:] & ~above[:-1]) + 1
+    if idx.size == 0:
+        return t[0] if above[0] else math.nan
+    i = idx[0] if first else idx[-1]
+    p0, p1 = p[i - 1], p[i]
+    w = (level - p0) / (p1 - p0) if p1 != p0 else 0.0
+    return float(t[i - 1] + w * (t[i] - t[i - 1]))
+
+
+def descent_time(t: np.ndarray, depth: np.ndarray) -> float:
+    """Seconds between 5% and 95% of the way from the first to the last sample of ``depth``."""
+    ok = np.isfinite(depth)
+    if ok.sum() < 3:
+        return math.nan
+    t, d = t[ok], depth[ok]
+    d0, d1 = float(np.min(d[: max(1, len(d) // 2)])), float(d[-1])
+    if not d1 - d0 > 1e-9:
+        return math.nan
+    p = (d - d0) / (d1 - d0)
+    t95 = _crossing_time(t, p, 0.95, first=True)
+    if not math.isfinite(t95):
+        return math.nan
+    before = t <= t95
+    t05 = _crossing_time(t[before], p[before], 0.05, first=False)
+    return t95 - t05 if math.isfinite(t05) else math.nan
+
+
+def rise_progress_at_knee(knee: np.ndarray, trunk: np.ndarray, knee_frac: float = 0.5,
+                          min_knee_range: float = 0.0) -> float:
+    """Trunk rise progress (0..1) when the knee has done ``knee_frac`` of its extension.
+
+    ``knee`` and ``trunk`` cover the concentric phase, bottom first. NaN when the knee
+    barely moves (< ``min_knee_range`` deg) or the trunk does not rise.
+    """
+    ok = np.isfinite(knee) & np.isfinite(trunk)
+    if ok.sum() < 3:
+        return math.nan
+    k, tr = knee[ok], trunk[ok]
+    k_range = k[0] - np.min(k)
+    t_range = tr[0] - np.min(tr)
+    if k_range < max(min_knee_range, 1e-6) or t_range < 1e-6:
+        return math.nan
+    pk = (k[0] - k) / k_range
+    i = int(np.argmax(pk >= knee_frac))
+    # interpolate the trunk progress at the crossing
+    if i > 0 and pk[i] != pk[i - 1]:
+        w = (knee_frac - pk[i - 1]) / (pk[i] - pk[i - 1])
+        tr_i = tr[i - 1] + w * (tr[i] - tr[i - 1])
+    else:
+        tr_i = tr[i]
+    return float(np.clip((tr[0] - tr_i) / t_range, 0.0, 1.0))
+
+
+def rep_metrics(sig: Signals, rep: Rep, camera_view: str = "side") -> dict:
+    """Metrics of one rep (see module doc); ``null_reasons`` explains every None."""
+    s, e = int(rep.start), int(rep.end)
+    n = len(sig.t_s)
+    s, e = max(0, min(s, n - 1)), max(0, min(e, n - 1))
+    b = max(s, min(int(rep.bottom), e))
+    sl = slice(s, e + 1)
+    t = sig.t_s
+    out: dict = dict.fromkeys(METRIC_COLUMNS)
+    reasons: dict[str, str] = {}
+
+    valid = np.asarray(sig.valid[sl], dtype=bool)
+    out["valid_frac"] = float(valid.mean()) if valid.size else 0.0
+    out["eccentric_s"] = float(t[b] - t[s])
+    out["concentric_s"] = float(t[e] - t[b])
+    vert = sig.vertical[sl]
+    vfin = np.isfinite(vert)
+    out["depth_bottom"] = float(vert[vfin].max()) if vfin.any() else None
+
+    side = camera_view in (None, "", "side")
+    trunk = sig.trunk_deg[sl]
+    tfin = np.isfinite(trunk)
+    have_trunk = side and bool(tfin.any())
+    if have_trunk:
+        tz = np.where(tfin, trunk, -np.inf)
+        bi = s + int(tz.argmax())
+        tmax = float(trunk[bi - s])
+        win = slice(s, e + 1)
+        wmask = tz >= tmax - BOTTOM_WINDOW_DEG
+    else:
+        bi = b
+        k = max(1, int(round(0.1 * (sig.fps or 30.0))))
+        win = slice(max(s, b - k), min(e, b + k) + 1)
+        wmask = None
+    depth = trunk if have_trunk else vert
+    out["descent_s"] = _f(descent_time(t[s:bi + 1], depth[: bi - s + 1]))
+    if out["descent_s"] is None:
+        reasons["descent_s"] = "no depth signal reached the bottom"
+
+    if not side:
+        why = VIEW_REASON.get(camera_view, f"{camera_view} view: sagittal angles not observable")
+        for m in SAGITTAL:
+            reasons[m] = why
+        out["null_reasons"] = reasons
+        return out
+
+    if have_trunk:
+        out["trunk_angle_bottom_deg"] = tmax
+        conc = np.where(np.isfinite(trunk[bi - s:]), trunk[bi - s:], np.inf)
+        li = bi + int(conc.argmin())
+        out["trunk_angle_top_deg"] = _f(float(sig.trunk_deg[li]))
+    else:
+        li = e
+    k2 = max(1, int(round(0.05 * (sig.fps or 30.0))))
+    stack = np.stack([sig.chord_ratio[win], sig.back_bulge[win], sig.back_bend[win], sig.wrist_offset[win],
+                      sig.knee_deg[win]])
+    if wmask is not None:
+        stack = stack[:, wmask]
+    chord, bulge, bend, wrist, knee_b = _row_medians(stack)
+    # robust to single-frame landmark swaps: medians over the bottom window / around lockout
+    out["knee_flexion_bottom_deg"] = _f(knee_b)
+    out["knee_flexion_top_deg"] = _f(_row_medians(sig.knee_deg[None, max(s, li - k2): li + k2 + 1])[0])
+    hip = sig.hip_deg[sl]
+    hfin = np.isfinite(hip)
+    out["hip_flexion_bottom_deg"] = float(hip[hfin].max()) if hfin.any() else None
+    out["chord_shortening_pct"] = _f(100.0 * (1.0 - chord))
+    out["neck_drop_deg"] = _f(float(sig.neck_deg[bi]) - float(sig.neck_deg[s]))
+    out["back_bulge_bottom"] = _f(bulge)
+    out["back_bend_bottom_deg"] = _f(bend)
+    hb, hd = float(sig.hip_back[bi]), float(sig.hip_down[bi])
+    out["hip_back_bottom"], out["hip_down_bottom"] = _f(hb), _f(hd)
+    if math.isfinite(hb) and math.isfinite(hd):
+        out["hip_back_vs_down"] = float(min(hb / max(hd, MIN_HIP_DOWN), RATIO_CAP))
+    out["wrist_offset_bottom"] = _f(wrist)
+    if have_trunk:
+        out["hips_rise_trunk_progress"] = _f(rise_progress_at_knee(
+            sig.knee_deg[bi:li + 1], sig.trunk_deg[bi:li + 1], 0.5, HIPS_RISE_MIN_KNEE_RANGE))
+        if out["hips_rise_trunk_progress"] is None:
+            reasons["hips_rise_trunk_progress"] = "knee extends too little to compare with the trunk"
+    for m in SAGITTAL:
+        if out[m] is None and m not in reasons:
+            reasons[m] = "signal missing (NaN) in this rep"
+    out["null_reasons"] = reasons
+    return out
+
+
+def video_metrics(sig: Signals, reps: list[Rep], camera_view: str = "side") -> list[dict]:
+    """``rep_metrics`` for every rep of one video."""
+    return [rep_metrics(sig, r, camera_view) for r in reps]

@@ -1,0 +1,483 @@
+"""Per-frame signals of one video: near-side selection, gap filling, zero-lag smoothing.
+
+`compute_signals` turns one video's rows of the `frames` table into a `Signals`
+record (see `types.py`). Steps, all vectorised over frames:
+
+1. Near side: the side whose sagittal landmarks (shoulder, hip, knee, ankle)
+   are more visible over the clip (`angles.near_side`); knee and hip angles use
+   that side only, never an average of left and right. Facing comes from the
+   table's `facing` column (majority), else from the feet (`angles.facing_from_feet`).
+   Near-side leg landmarks are cleaned before anything else (`_unswap_legs`,
+   `_fix_leg_outliers`): frames where the pose model swapped the left and right
+   lower legs are swapped back by continuity with the previous frame; leg
+   landmarks with visibility < `LOW_VIS`, an ankle far from its 3 s running
+   median (feet stay planted in a hinge) and a knee/ankle whose thigh/shank
+   length departs from the clip median by > `SEGMENT_TOL` are interpolated from
+   the neighbouring good frames (typically the ankle latched onto the hands or
+   the plate at the bottom, which read the knee 50-170 deg off).
+2. Gaps: frames without a person (or with missing landmarks) are filled by
+   linear interpolation when the dropout lasts at most `MAX_GAP_S` (0.25 s);
+   longer dropouts, and dropouts at the clip's ends, stay NaN.
+3. Hard cuts: a jump of the hip midpoint by more than `CUT_JUMP` trunk lengths
+   between consecutive frames (a scene cut or camera change) splits the clip
+   into separate segments, so the filter does not smear one shot into the next.
+4. Smoothing: a 2nd-order Butterworth low-pass (scipy `butter` + `filtfilt`,
+   forward and backward: zero lag), cutoff `cutoff_hz` (default 4 Hz: hinge
+   and swing motion lives below ~2 Hz, MediaPipe jitter above), applied to the
+   landmark coordinates of each contiguous valid segment separately.
+   Segments too short for `filtfilt`'s padding are left unfiltered; when the
+   cutoff is at or above the Nyquist frequency nothing is filtered.
+5. Angles and the other signals are computed from the smoothed landmarks with
+   `hingeflow.angles`; back-line measures are gap-filled and smoothed the same way.
+   Where the hip-ankle chord (law of cosines with the clip's median thigh and
+   shank) puts knee flexion above `CHORD_MIN_DEG`, the knee angle is at least
+   that: at a deadlift's bottom the knee landmark sits behind the bar and plates
+   and reads ~10-20 deg too straight (`_deep_knee_from_chord`).
+6. Standing reference (for chord_ratio, hip_back, hip_down, vertical): the
+   median over the most upright frames — those whose shoulders stand highest
+   above the ankles relative to the clip's range and whose trunk is leaning
+   least (rank sum, best `STANDING_FRAC` = 15%) — computed per shot (clip
+   pieces between hard cuts or long gaps) when the shot is long enough,
+   otherwise over the whole clip.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import polars as pl
+from scipy.ndimage import median_filter
+from scipy.signal import butter, filtfilt
+
+from hingeflow import angles
+from hingeflow.analytics.types import Signals
+from hingeflow.landmarks import INDEX, LANDMARKS
+
+MAX_GAP_S = 0.25  # dropouts up to this long are interpolated
+CUT_JUMP = 0.6  # hip-midpoint jump between frames, in standing trunk lengths, that marks a hard cut
+SHOT_GAP_S = 1.0  # a dropout at least this long starts a new shot (own standing reference)
+MIN_SHOT_S = 2.0  # shots shorter than this use the clip-wide standing reference
+STANDING_FRAC = 0.15  # fraction of frames taken as "standing"
+FILTER_ORDER = 2
+LOW_VIS = 0.3  # near-side leg landmarks below this visibility are interpolated from their neighbours
+_LEG = ("hip", "knee", "ankle", "heel", "foot_index")
+ANKLE_WIN_S = 3.0  # running-median window for the ankle-outlier test
+ANKLE_TOL = 0.2  # ankle further than this (shank lengths) from its running median: outlier
+CHORD_MIN_DEG = 50.0  # hip-ankle chord knee estimate counts only above this flexion
+SWAP_RATIO = 0.5  # left/right lower legs are un-swapped when crosswise pairing moves them less than this ...
+SWAP_MIN_JUMP = 0.3  # ... and the straight pairing jumps by more than this many shank lengths
+SEGMENT_TOL = 0.25  # thigh/shank length departing from the clip median by more: landmark outlier
+
+_USED = (
+    "left_shoulder", "right_shoulder", "left_hip", "right_hip", "left_knee", "right_knee",
+    "left_ankle", "right_ankle", "left_ear", "right_ear", "left_wrist", "right_wrist",
+    "left_heel", "right_heel", "left_foot_index", "right_foot_index",
+)
+_COL = {name: i for i, name in enumerate(_USED)}
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) indices of the runs of True in a bool array."""
+    m = np.concatenate(([False], np.asarray(mask, dtype=bool), [False]))
+    d = np.diff(m.astype(np.int8))
+    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+
+
+def fill_gaps(t: np.ndarray, x: np.ndarray, ok: np.ndarray, max_gap_s: float = MAX_GAP_S) -> tuple[np.ndarray, np.ndarray]:
+    """Linearly interpolate rows of x (n,) or (n, k) where `ok` is False, for interior gaps <= max_gap_s.
+
+    The gap's duration is the time spanned by its missing frames (count x frame
+    interval). Returns (filled copy, new ok mask). Leading/trailing gaps stay NaN.
+    """
+    x = np.array(x, dtype=np.float64, copy=True)
+    ok = np.asarray(ok, dtype=bool)
+    n = len(t)
+    if n == 0 or ok.all() or not ok.any():
+        return x, ok.copy()
+    starts, ends = runs(~ok)
+    interior = (starts > 0) & (ends < n)
+    dt = np.median(np.diff(t)) if n > 1 else 0.0
+    # span of the missing frames: from the last good frame to the next good one, minus one interval
+    span = np.where(interior, t[np.minimum(ends, n - 1)] - t[np.maximum(starts - 1, 0)] - dt, np.inf)
+    fill = interior & (span <= max_gap_s + 1e-6)
+    if not fill.any():
+        return x, ok.copy()
+    newok = ok.copy()
+    idx = np.flatnonzero(ok)
+    # mark frames in fillable gaps (vectorised via cumulative sum of run markers)
+    marks = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(marks, starts[fill], 1)
+    np.add.at(marks, ends[fill], -1)
+    tgt = np.cumsum(marks[:n]) > 0
+    tt = t[tgt]
+    if x.ndim == 1:
+        x[tgt] = np.interp(tt, t[idx], x[idx])
+    else:
+        for j in range(x.shape[1]):
+            x[tgt, j] = np.interp(tt, t[idx], x[idx, j])
+    newok[tgt] = True
+    return x, newok
+
+
+@lru_cache(maxsize=64)
+def _butter(order: int, wn: float) -> tuple[np.ndarray, np.ndarray]:
+    return butter(order, wn)
+
+
+def lowpass_segments(x: np.ndarray, ok: np.ndarray, fps: float, cutoff_hz: float,
+                     breaks: np.ndarray | None = None) -> np.ndarray:
+    """Zero-lag Butterworth low-pass (order 2, `filtfilt`) per contiguous run of `ok`.
+
+    `breaks` (bool, n) marks frames that start a new segment even inside a run
+    (hard cuts). Runs too short for filtfilt's padding are returned unfiltered.
+    """
+    out = np.array(x, dtype=np.float64, copy=True)
+    if not np.isfinite(fps) or fps <= 0 or cutoff_hz <= 0 or cutoff_hz >= fps / 2:
+        return out
+    b, a = _butter(FILTER_ORDER, round(cutoff_hz / (fps / 2), 9))
+    padlen = 3 * max(len(a), len(b))
+    seg = np.asarray(ok, dtype=bool)
+    starts, ends = runs(seg)
+    if breaks is not None and breaks.any():
+        cut = np.flatnonzero(breaks & seg)
+        # split each run at the cuts inside it
+        s_list, e_list = [], []
+        for s, e in zip(starts, ends):
+            inner = cut[(cut > s) & (cut < e)]
+            edges = np.concatenate(([s], inner, [e]))
+            s_list.extend(edges[:-1])
+            e_list.extend(edges[1:])
+        starts, ends = np.asarray(s_list, dtype=int), np.asarray(e_list, dtype=int)
+    for s, e in zip(starts, ends):
+        if e - s > padlen:
+            if out.ndim == 1:
+                out[s:e] = filtfilt(b, a, out[s:e])
+            else:  # filter along contiguous memory (time last) for speed
+                out[s:e] = filtfilt(b, a, np.ascontiguousarray(out[s:e].T), axis=-1).T
+    return out
+
+
+def _signed_dir_deg(v: np.ndarray, facing: int) -> np.ndarray:
+    """Direction of vectors v (n, 2) from image-up, degrees, + towards the facing side."""
+    return np.degrees(np.arctan2(facing * v[:, 0], -v[:, 1]))
+
+
+def _majority_int(values: np.ndarray, default: int) -> int:
+    v = values[np.isfinite(values) & (values != 0)]
+    if v.size == 0:
+        return default
+    return 1 if np.sum(v > 0) >= np.sum(v < 0) else -1
+
+
+def _standing_mask(height_rel: np.ndarray, trunk: np.ndarray, sel: np.ndarray) -> np.ndarray:
+    """Most upright frames among `sel`: rank-sum of shoulder height and (low) trunk lean."""
+    idx = np.flatnonzero(sel & np.isfinite(height_rel))
+    out = np.zeros(len(sel), dtype=bool)
+    if idx.size == 0:
+        return out
+    h = height_rel[idx]
+    tr = np.where(np.isfinite(trunk[idx]), trunk[idx], np.nanmedian(trunk[idx]) if np.isfinite(trunk[idx]).any() else 0.0)
+    # higher shoulders and smaller lean are better; ranks (0 = best)
+    rh = np.argsort(np.argsort(-h))
+    rt = np.argsort(np.argsort(tr))
+    score = rh + rt
+    k = max(1, int(round(STANDING_FRAC * idx.size)))
+    best = idx[np.argsort(score, kind="stable")[:k]]
+    out[best] = True
+    return out
+
+
+def _interp_rows(t: np.ndarray, flat: np.ndarray, bad: np.ndarray, good: np.ndarray, j: int) -> None:
+    """In place: replace landmark j's (x, y) on `bad` rows by interpolation over `good` rows."""
+    if bad.any() and good.sum() >= 2:
+        for c in (2 * j, 2 * j + 1):
+            flat[bad, c] = np.interp(t[bad], t[good], flat[good, c])
+
+
+def _unswap_legs(flat: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """In place: undo frames where the pose model swapped the left and right lower legs.
+
+    Walking the valid frames in order, a frame's knee and ankle labels are
+    swapped back when pairing them crosswise with the previous (already
+    corrected) frame moves them much less (< `SWAP_RATIO` of the straight
+    pairing) and the straight pairing jumps by more than `SWAP_MIN_JUMP` shank
+    lengths. Knee, ankle, heel and foot index swap together. Returns the
+    swapped-frame mask.
+    """
+    pairs = [(_COL[f"left_{j}"], _COL[f"right_{j}"]) for j in ("knee", "ankle", "heel", "foot_index")]
+    lk, rk = pairs[0]
+    la, ra = pairs[1]
+    n = flat.shape[0]
+    swapped = np.zeros(n, dtype=bool)
+    pts = lambda j: flat[:, 2 * j:2 * j + 2]  # noqa: E731
+    shank = np.concatenate([np.linalg.norm(pts(lk) - pts(la), axis=1), np.linalg.norm(pts(rk) - pts(ra), axis=1)])
+    shank = shank[np.isfinite(shank)]
+    if shank.size == 0 or not np.median(shank) > 0:
+        return swapped
+    jump_min = SWAP_MIN_JUMP * float(np.median(shank))
+    idx = np.flatnonzero(ok & np.isfinite(flat[:, [2 * lk, 2 * rk, 2 * la, 2 * ra]]).all(axis=1))
+    prev = None
+    for i in idx:
+        L = np.concatenate([pts(lk)[i], pts(la)[i]])
+        R = np.concatenate([pts(rk)[i], pts(ra)[i]])
+        if prev is not None:
+            pL, pR = prev
+            keep = np.linalg.norm(L[:2] - pL[:2]) + np.linalg.norm(L[2:] - pL[2:]) + np.linalg.norm(R[:2] - pR[:2]) + np.linalg.norm(R[2:] - pR[2:])
+            cross = np.linalg.norm(L[:2] - pR[:2]) + np.linalg.norm(L[2:] - pR[2:]) + np.linalg.norm(R[:2] - pL[:2]) + np.linalg.norm(R[2:] - pL[2:])
+            if keep > jump_min and cross < SWAP_RATIO * keep:
+                swapped[i] = True
+                for a, b in pairs:
+                    for c in (0, 1):
+                        flat[i, 2 * a + c], flat[i, 2 * b + c] = flat[i, 2 * b + c], flat[i, 2 * a + c]
+                L, R = R, L
+        prev = (L, R)
+    return swapped
+
+
+def _fix_leg_outliers(t: np.ndarray, flat: np.ndarray, ok: np.ndarray, side: str) -> None:
+    """In place: interpolate implausible near-side knee/ankle positions from neighbouring frames.
+
+    A knee whose thigh (hip-knee) length, or an ankle whose shank (knee-ankle)
+    length, departs from the clip's median by more than `SEGMENT_TOL` is a
+    landmark latched onto something else (hands, plate, the other leg); the
+    segments are rigid and, in a side view, stay in the image plane.
+    """
+    def seg_len(a: int, b: int) -> np.ndarray:
+        return np.hypot(flat[:, 2 * a] - flat[:, 2 * b], flat[:, 2 * a + 1] - flat[:, 2 * b + 1])
+
+    ih, ik, ia = (_COL[f"{side}_{j}"] for j in ("hip", "knee", "ankle"))
+    # feet stay planted in a hinge: an ankle far from its running median (over
+    # ANKLE_WIN_S, longer than twice the typical mislabelled run) is an outlier
+    S = seg_len(ik, ia)
+    fin = ok & np.isfinite(S) & np.isfinite(flat[:, 2 * ia]) & np.isfinite(flat[:, 2 * ia + 1])
+    if fin.sum() >= 10 and len(t) > 1:
+        dt = float(np.median(np.diff(t)))
+        size = int(round(ANKLE_WIN_S / dt)) | 1 if dt > 0 else 1
+        idx = np.flatnonzero(fin)
+        med = np.stack([median_filter(flat[idx, 2 * ia + c], size=min(size, idx.size | 1 if idx.size % 2 else idx.size - 1), mode="nearest")
+                        for c in (0, 1)], axis=1)
+        dev = np.hypot(flat[idx, 2 * ia] - med[:, 0], flat[idx, 2 * ia + 1] - med[:, 1])
+        ref = np.median(S[fin])
+        if ref > 0:
+            bad = np.zeros(len(t), dtype=bool)
+            bad[idx[dev > ANKLE_TOL * ref]] = True
+            _interp_rows(t, flat, bad, fin & ~bad, ia)
+    for a, b in ((ih, ik), (ik, ia)):  # thigh first: a fixed knee makes the shank test fair
+        L = seg_len(a, b)
+        fin = ok & np.isfinite(L)
+        if fin.sum() < 10:
+            continue
+        ref = np.median(L[fin])
+        if not ref > 0:
+            continue
+        bad = fin & (np.abs(L / ref - 1.0) > SEGMENT_TOL)
+        _interp_rows(t, flat, bad, fin & ~bad, b)
+
+
+def _deep_knee_from_chord(knee: np.ndarray, h: np.ndarray, k: np.ndarray, a: np.ndarray,
+                          valid: np.ndarray) -> np.ndarray:
+    """Knee flexion, raised to the hip-ankle chord estimate where that says the knee is deeply bent.
+
+    The chord D = |hip - ankle| with the clip's median thigh T and shank S gives
+    flexion = 180 - acos((T^2 + S^2 - D^2) / (2 T S)) without the knee landmark,
+    which at a deadlift's bottom sits behind the bar and plates and reads up to
+    ~20 deg too straight. The chord estimate is ill-conditioned near a straight
+    knee, so it only counts above `CHORD_MIN_DEG`, and only ever raises the value.
+    """
+    if not valid.any():
+        return knee
+    T = np.linalg.norm(h - k, axis=1)
+    S = np.linalg.norm(k - a, axis=1)
+    D = np.linalg.norm(h - a, axis=1)
+    Tm, Sm = np.nanmedian(T[valid]), np.nanmedian(S[valid])
+    if not (Tm > 0 and Sm > 0):
+        return knee
+    c = np.clip((Tm ** 2 + Sm ** 2 - D ** 2) / (2 * Tm * Sm), -1.0, 1.0)
+    chord = 180.0 - np.degrees(np.arccos(c))
+    deep = np.isfinite(chord) & (chord > CHORD_MIN_DEG)
+    return np.where(deep, np.fmax(knee, chord), knee)
+
+
+# ----------------------------------------------------------------------------- main
+
+def compute_signals(frames: pl.DataFrame, cutoff_hz: float = 4.0) -> Signals:
+    """Per-frame signals of one video from its `frames` rows (sorted by frame_idx).
+
+    Smoothing: 2nd-order zero-lag Butterworth low-pass (`filtfilt`), cutoff
+    `cutoff_hz` (default 4.0 Hz), per contiguous valid segment, after
+    interpolating dropouts of at most 0.25 s; longer dropouts stay NaN.
+    See the module docstring for the full recipe and the standing reference.
+    """
+    n = frames.height
+    t = frames["t_s"].to_numpy().astype(np.float64) if n else np.empty(0)
+    fps = float(1.0 / np.median(np.diff(t))) if n > 1 and np.median(np.diff(t)) > 0 else float("nan")
+
+    xcols = [f"{nm}_x" for nm in _USED]
+    ycols = [f"{nm}_y" for nm in _USED]
+    vcols = [f"{nm}_vis" for nm in _USED]
+    arr = frames.select([pl.col(c).cast(pl.Float64) for c in xcols + ycols + vcols]).to_numpy() if n else np.empty((0, 3 * len(_USED)))
+    k = len(_USED)
+    xy = np.stack((arr[:, :k], arr[:, k:2 * k]), axis=-1)  # (n, k, 2)
+    vis = arr[:, 2 * k:]
+    person = frames["person"].fill_null(False).to_numpy().astype(bool) if "person" in frames.columns else np.ones(n, bool)
+    core = [_COL[c] for c in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
+    ok = person & np.isfinite(xy[:, core, :]).all(axis=(1, 2))
+
+    # near side by visibility over frames with a person (never averaged)
+    vis33 = np.zeros((n, len(LANDMARKS)))
+    for nm, j in _COL.items():
+        vis33[:, INDEX[nm]] = vis[:, j]
+    side = angles.near_side(vis33[ok]) if ok.any() else "left"
+
+    facing = _majority_int(frames["facing"].cast(pl.Float64).fill_null(np.nan).to_numpy(), 0) if "facing" in frames.columns else 0
+    if facing == 0:
+        if ok.any():
+            xy33 = np.full((int(ok.sum()), len(LANDMARKS), 2), np.nan)
+            for nm, j in _COL.items():
+                xy33[:, INDEX[nm]] = xy[ok, j]
+            vis33f = vis33[ok].copy()
+            facing = angles.facing_from_feet(xy33, vis33f)
+        else:
+            facing = 1
+
+    # per-landmark missing values inside person frames: fill them from the row-level mask
+    flat = xy.reshape(n, 2 * k)
+    flat = np.where(ok[:, None], flat, np.nan)
+    col_ok = np.isfinite(flat)
+    if not (col_ok | ~ok[:, None]).all():
+        for j in np.flatnonzero(~(col_ok | ~ok[:, None]).all(axis=0)):  # rare: a landmark missing alone
+            good = col_ok[:, j]
+            if good.any():
+                flat[ok & ~good, j] = np.interp(t[ok & ~good], t[good], flat[good, j])
+    # near-side leg landmarks MediaPipe is unsure of (vis < LOW_VIS: typically the
+    # ankle latched onto the hands or the plate at the bottom) are treated as missing
+    for nm in (f"{side}_{j}" for j in _LEG):
+        j = _COL[nm]
+        low = ok & ~(vis[:, j] >= LOW_VIS)
+        good = ok & ~low & np.isfinite(flat[:, 2 * j]) & np.isfinite(flat[:, 2 * j + 1])
+        if low.any() and good.sum() >= 2:
+            for c in (2 * j, 2 * j + 1):
+                flat[low, c] = np.interp(t[low], t[good], flat[good, c])
+    _unswap_legs(flat, ok)
+    _fix_leg_outliers(t, flat, ok, side)
+    flat, valid = fill_gaps(t, flat, ok)
+
+    # hard cuts: hip midpoint jumps between consecutive valid frames
+    def mid(f: np.ndarray, a: str, b: str) -> np.ndarray:
+        ia, ib = _COL[a], _COL[b]
+        return (f[:, 2 * ia:2 * ia + 2] + f[:, 2 * ib:2 * ib + 2]) / 2
+
+    # flat layout is (x0, y0, x1, y1, ...) after reshape of (n, k, 2)
+    hip_raw = mid(flat, "left_hip", "right_hip")
+    sh_raw = mid(flat, "left_shoulder", "right_shoulder")
+    trunk_len_raw = np.linalg.norm(sh_raw - hip_raw, axis=1)
+    scale = np.nanmedian(trunk_len_raw) if np.isfinite(trunk_len_raw).any() else np.nan
+    breaks = np.zeros(n, dtype=bool)
+    if n > 1 and np.isfinite(scale) and scale > 0:
+        jump = np.linalg.norm(np.diff(hip_raw, axis=0), axis=1) / scale
+        breaks[1:] = np.nan_to_num(jump, nan=0.0) > CUT_JUMP
+
+    sm = lowpass_segments(flat, valid, fps, cutoff_hz, breaks)
+    P = sm.reshape(n, k, 2)
+
+    def p(name: str) -> np.ndarray:
+        return P[:, _COL[name]]
+
+    hip_mid = (p("left_hip") + p("right_hip")) / 2
+    sh_mid = (p("left_shoulder") + p("right_shoulder")) / 2
+    ear_mid = (p("left_ear") + p("right_ear")) / 2
+    ank_mid = (p("left_ankle") + p("right_ankle")) / 2
+    s_, h_, k_, a_ = (p(f"{side}_{j}") for j in angles.SAGITTAL)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        trunk = angles.trunk_angle_deg(hip_mid, sh_mid, facing)
+        knee = angles.flexion_deg(h_, k_, a_)
+        knee = _deep_knee_from_chord(knee, h_, k_, a_, valid)
+        hip = angles.flexion_deg(s_, h_, k_)
+        neck = _signed_dir_deg(ear_mid - sh_mid, facing) - _signed_dir_deg(sh_mid - hip_mid, facing)
+        neck = (neck + 180.0) % 360.0 - 180.0
+        chord = np.linalg.norm(sh_mid - hip_mid, axis=1)
+        thigh = np.linalg.norm(h_ - k_, axis=1)
+        height = ank_mid[:, 1] - sh_mid[:, 1]  # shoulder height above the ankles, px
+        midfoot = (p(f"{side}_heel") + p(f"{side}_foot_index")) / 2
+        wrist = p(f"{side}_wrist")
+
+    # shots: pieces between hard cuts and long dropouts, each with its own standing reference
+    shot_start = breaks.copy()
+    gs, ge = runs(~valid)
+    long_gap = (t[np.minimum(ge, n - 1)] - t[np.maximum(gs - 1, 0)] >= SHOT_GAP_S) if n else np.zeros(0, bool)
+    shot_start[np.minimum(ge[long_gap], n - 1)] = True
+    shot_id = np.cumsum(shot_start)
+    vertical = np.full(n, np.nan)
+    chord_ratio = np.full(n, np.nan)
+    hip_back = np.full(n, np.nan)
+    hip_down = np.full(n, np.nan)
+    wrist_off = np.full(n, np.nan)
+
+    def reference(sel: np.ndarray) -> dict[str, float] | None:
+        if not sel.any():
+            return None
+        h = height[sel]
+        if not np.isfinite(h).any():
+            return None
+        stand = _standing_mask(height, trunk, sel)
+        if not stand.any():
+            return None
+        return {
+            "sh_y": float(np.nanmedian(sh_mid[stand, 1])),
+            "hip_x": float(np.nanmedian(hip_mid[stand, 0])),
+            "hip_y": float(np.nanmedian(hip_mid[stand, 1])),
+            "height": float(np.nanmedian(height[stand])),
+            "chord": float(np.nanmedian(chord[stand])),
+            "thigh": float(np.nanmedian(thigh[stand])),
+        }
+
+    global_ref = reference(valid)
+    if global_ref is not None:
+        for sid in np.unique(shot_id[valid]):
+            sel = valid & (shot_id == sid)
+            ts = t[sel]
+            ref = reference(sel) if ts.size and ts[-1] - ts[0] >= MIN_SHOT_S else None
+            ref = ref or global_ref
+            H = ref["height"] if ref["height"] > 0 else np.nan
+            L = ref["thigh"] if ref["thigh"] > 0 else np.nan
+            with np.errstate(invalid="ignore", divide="ignore"):
+                vertical[sel] = 0.5 * ((sh_mid[sel, 1] - ref["sh_y"]) / H + (hip_mid[sel, 1] - ref["hip_y"]) / H)
+                chord_ratio[sel] = chord[sel] / ref["chord"] if ref["chord"] > 0 else np.nan
+                hip_back[sel] = -facing * (hip_mid[sel, 0] - ref["hip_x"]) / L
+                hip_down[sel] = (hip_mid[sel, 1] - ref["hip_y"]) / L
+                wrist_off[sel] = facing * (wrist[sel, 0] - midfoot[sel, 0]) / L
+
+    def back(col: str) -> np.ndarray:
+        if col not in frames.columns or n == 0:
+            return np.full(n, np.nan)
+        v = frames[col].cast(pl.Float64).fill_null(np.nan).to_numpy().astype(np.float64)
+        good = np.isfinite(v) & person
+        v = np.where(good, v, np.nan)
+        v, vok = fill_gaps(t, v, good)
+        return np.where(vok, lowpass_segments(v, vok, fps, cutoff_hz, breaks), np.nan)
+
+    nanv = ~valid
+    for arr_ in (trunk, knee, hip, neck):
+        arr_[nanv] = np.nan
+
+    return Signals(
+        t_s=t,
+        valid=valid,
+        trunk_deg=trunk,
+        knee_deg=knee,
+        hip_deg=hip,
+        chord_ratio=chord_ratio,
+        neck_deg=neck,
+        back_bulge=back("back_bulge_frac"),
+        back_bend=back("back_bend_deg"),
+        hip_back=hip_back,
+        hip_down=hip_down,
+        wrist_offset=wrist_off,
+        vertical=vertical,
+        facing=int(facing),
+        side=side,
+        fps=fps,
+    )

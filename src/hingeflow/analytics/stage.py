@@ -1,0 +1,81 @@
+"""The analytics stage: frames -> reps -> sets -> breakdown (pure: data frames in and out).
+
+Faults that compare with the athlete's own light-load pattern (rounding, drift)
+need every rep of that athlete and exercise, so reps are measured first, then
+baselines are taken over all known reps, then faults and scores are judged.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from hingeflow.analytics.breakdown import baseline_metrics, breakdown, sets_table
+from hingeflow.analytics.faults import confidence, form_score, rep_faults
+from hingeflow.analytics.metrics import METRIC_COLUMNS, rep_metrics
+from hingeflow.analytics.profiles import Profile, load_profiles
+from hingeflow.analytics.reps import segment_reps
+from hingeflow.analytics.signals import compute_signals
+
+IDENTITY = ("athlete_id", "video_id", "recorded_on", "week", "exercise", "load_kg", "set_index", "camera_view")
+
+
+def measure_video(frames: pl.DataFrame, video: dict) -> list[dict]:
+    """Reps of one video with their metrics (no faults yet). `frames`: its rows, any order."""
+    sig = compute_signals(frames.sort("frame_idx"))
+    view = video["camera_view"] or "side"
+    rows = []
+    for i, rep in enumerate(segment_reps(sig, video["exercise"], view), start=1):
+        m = rep_metrics(sig, rep, view)
+        reasons = m.pop("null_reasons", {})
+        rows.append({
+            **{k: video[k] for k in IDENTITY},
+            "rep_index": i,
+            "t_start_s": float(sig.t_s[rep.start]),
+            "t_bottom_s": float(sig.t_s[rep.bottom]),
+            "t_end_s": float(sig.t_s[rep.end]),
+            **{k: m.get(k) for k in METRIC_COLUMNS},
+            "confidence": confidence(sig, rep, view),
+            "null_reasons": [f"{k}: {v}" for k, v in sorted(reasons.items())],
+        })
+    return rows
+
+
+def judge(reps: pl.DataFrame, history: pl.DataFrame, profiles: dict[str, Profile]) -> pl.DataFrame:
+    """Add faults and form_score to measured reps; baselines come from `history` + `reps`."""
+    if reps.height == 0:
+        return reps.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("faults"),
+                                 pl.lit(0.0).alias("form_score"))
+    pool = pl.concat([history.select(reps.columns), reps], how="vertical_relaxed") if history.height else reps
+    baselines = baseline_metrics(pool)
+    faults, scores = [], []
+    for row in reps.iter_rows(named=True):
+        profile = profiles[row["exercise"]]
+        f = rep_faults(row, profile, baselines.get((row["athlete_id"], row["exercise"])))
+        faults.append(f)
+        scores.append(form_score(row, f, profile))
+    return reps.with_columns(pl.Series("faults", faults, dtype=pl.List(pl.String)),
+                             pl.Series("form_score", scores, dtype=pl.Float64))
+
+
+def analyse(frames: pl.DataFrame, videos: pl.DataFrame, history: pl.DataFrame,
+            profiles: dict[str, Profile] | None = None) -> pl.DataFrame:
+    """Reps of `videos` (ok status) from their `frames`; `history`: reps already stored."""
+    profiles = profiles or load_profiles()
+    by_video = frames.partition_by("video_id", as_dict=True)
+    rows: list[dict] = []
+    for video in videos.filter(pl.col("status") == "ok").iter_rows(named=True):
+        f = by_video.get((video["video_id"],))
+        if f is not None and f.height:
+            rows += measure_video(f, video)
+    measured = pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(
+        schema={**{k: videos.schema[k] for k in IDENTITY}, "rep_index": pl.Int32, "t_start_s": pl.Float64,
+                "t_bottom_s": pl.Float64, "t_end_s": pl.Float64, **{m: pl.Float64 for m in METRIC_COLUMNS},
+                "confidence": pl.Float64, "null_reasons": pl.List(pl.String)})
+    measured = measured.with_columns([pl.col(m).cast(pl.Float64) for m in METRIC_COLUMNS])
+    return judge(measured, history, profiles)
+
+
+def summarise(reps: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(sets, breakdown) over all reps."""
+    sets = sets_table(reps)
+    return sets, breakdown(sets)

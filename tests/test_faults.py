@@ -1,0 +1,126 @@
+"""Faults fire on constructed reps that have them and not on clean ones; score; confidence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_metrics import hinge_rep, make_signals
+
+from hingeflow.analytics.faults import FAULTS, confidence, form_score, rep_faults
+from hingeflow.analytics.metrics import rep_metrics
+from hingeflow.analytics.profiles import load_profiles
+
+P = load_profiles()
+
+
+def faults_of(exercise="romanian_deadlift", baseline=None, view="side", **kw):
+    sig, rep = hinge_rep(**kw)
+    m = rep_metrics(sig, rep, view)
+    return rep_faults(m, P[exercise], baseline), m
+
+
+def test_profiles_have_sources_and_all_exercises():
+    assert set(P) == {"deadlift", "romanian_deadlift", "kettlebell_swing", "good_morning", "hip_hinge_drill"}
+    for p in P.values():
+        assert p.source
+        assert set(p.weights) <= set(FAULTS)
+
+
+@pytest.mark.parametrize("ex", ["deadlift", "romanian_deadlift", "good_morning", "hip_hinge_drill"])
+def test_clean_rep_has_no_faults(ex):
+    knee = 72.0 if ex == "deadlift" else 15.0
+    trunk = 58.0 if ex == "deadlift" else 72.0
+    f, _ = faults_of(ex, knee_bottom=knee, trunk_bottom=trunk)
+    assert f == []
+
+
+def test_deadlift_knee_60_is_not_squatting_but_rdl_60_is():
+    f_dl, _ = faults_of("deadlift", knee_bottom=60.0, trunk_bottom=55.0)
+    f_rdl, _ = faults_of("romanian_deadlift", knee_bottom=60.0, trunk_bottom=55.0)
+    assert "squatting_the_hinge" not in f_dl
+    assert "squatting_the_hinge" in f_rdl
+    # a deadlift sunk into the squat range is squatting
+    f_sq, _ = faults_of("deadlift", knee_bottom=125.0, trunk_bottom=40.0)
+    assert "squatting_the_hinge" in f_sq
+
+
+CASES = {
+    "lockout_overextension": dict(trunk_top=-12.0),
+    "incomplete_lockout": dict(trunk_top=16.0),
+    "locked_knees": dict(knee_bottom=3.0, knee_top=1.0),
+    "load_drift": dict(wrist_bottom=0.45),
+    "weight_on_toes": dict(hip_back_bottom=-0.05),
+    "shallow_range": dict(trunk_bottom=30.0),
+    "rushed_eccentric": dict(ecc=0.5),
+    "rounded_back": dict(bend_bottom=3.0),  # absolute fallback: outline bending outward
+    "squatting_the_hinge": dict(knee_bottom=50.0),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(CASES))
+def test_each_fault_fires_alone(fault):
+    f, _ = faults_of("romanian_deadlift", **CASES[fault])
+    assert f == [fault]
+
+
+def test_hips_rise_first_on_deadlift():
+    f, _ = faults_of("deadlift", knee_bottom=72.0, trunk_bottom=58.0, hips_rise_first=True)
+    assert f == ["hips_rise_first"]
+    f, _ = faults_of("deadlift", knee_bottom=72.0, trunk_bottom=58.0)
+    assert f == []
+
+
+def test_rounded_back_relative_to_baseline():
+    # this athlete's mask reads +2 deg of bend even when the back is neutral (outline/clothing)
+    _, base = faults_of(bend_bottom=2.0, bulge_bottom=0.005)
+    f_same, _ = faults_of(baseline=base, bend_bottom=2.5, bulge_bottom=0.007)
+    f_more, _ = faults_of(baseline=base, bend_bottom=5.0, bulge_bottom=0.03)
+    assert "rounded_back" not in f_same
+    assert "rounded_back" in f_more
+    # the absolute fallback would have called the neutral back rounded
+    assert "rounded_back" in faults_of(bend_bottom=2.0)[0]
+    # bulge alone (bend unavailable) is enough when large
+    m = dict(base)
+    m["back_bend_bottom_deg"] = None
+    m["back_bulge_bottom"] = base["back_bulge_bottom"] + 0.03
+    assert rep_faults(m, P["romanian_deadlift"], base) == ["rounded_back"]
+    # without mask measures, chord shortening vs baseline decides
+    b2 = {"chord_shortening_pct": 2.0}
+    assert rep_faults({"chord_shortening_pct": 7.0}, P["romanian_deadlift"], b2) == ["rounded_back"]
+    assert rep_faults({"chord_shortening_pct": 4.0}, P["romanian_deadlift"], b2) == []
+
+
+def test_load_drift_relative_to_baseline():
+    _, base = faults_of(wrist_bottom=0.25)
+    assert "load_drift" not in faults_of(baseline=base, wrist_bottom=0.3)[0]
+    assert "load_drift" in faults_of(baseline=base, wrist_bottom=0.5)[0]
+
+
+def test_exercise_specific_disabling():
+    f, _ = faults_of("kettlebell_swing", ecc=0.4, wrist_bottom=0.6, knee_bottom=25.0, trunk_bottom=55.0)
+    assert "rushed_eccentric" not in f and "load_drift" not in f
+
+
+def test_front_view_only_view_independent_faults():
+    f, m = faults_of(view="front", trunk_top=-15.0, bend_bottom=12.0, ecc=0.4)
+    assert f == ["rushed_eccentric"]
+
+
+def test_form_score():
+    p = P["romanian_deadlift"]
+    assert form_score({}, [], p) == 100.0
+    assert form_score({}, ["rounded_back"], p) == pytest.approx(70.0)
+    assert form_score({}, ["rounded_back", "load_drift"], p) == pytest.approx(55.0)
+    assert form_score({}, list(FAULTS), p) == 0.0
+
+
+def test_confidence_orders_views_and_quality():
+    sig, rep = hinge_rep()
+    side, diag, front = (confidence(sig, rep, v) for v in ("side", "diagonal", "front"))
+    assert 0.9 < side <= 1.0 and side > diag > front > 0
+    noisy, rep2 = hinge_rep(jitter=2.0)
+    assert confidence(noisy, rep2, "side") < side - 0.2
+    valid = sig.valid.copy()
+    valid[rep.start: (rep.start + rep.end) // 2] = False
+    half = make_signals(sig.t_s, valid=valid, trunk_deg=sig.trunk_deg)
+    assert confidence(half, rep, "side") == pytest.approx(side * valid[rep.start: rep.end + 1].mean(), rel=0.02)

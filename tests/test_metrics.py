@@ -1,0 +1,147 @@
+"""Per-rep metrics on constructed Signals with known values."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from hingeflow.analytics.metrics import METRIC_COLUMNS, SAGITTAL, descent_time, rep_metrics
+from hingeflow.analytics.types import Rep, Signals
+
+FIELDS = ("trunk_deg", "knee_deg", "hip_deg", "chord_ratio", "neck_deg", "back_bulge", "back_bend",
+          "hip_back", "hip_down", "wrist_offset", "vertical")
+
+
+def make_signals(t_s: np.ndarray, **arrays) -> Signals:
+    """A Signals from a time base and some arrays; the rest NaN (valid: all True)."""
+    n = len(t_s)
+    kw = {f: np.asarray(arrays.pop(f), dtype=float) if f in arrays else np.full(n, np.nan) for f in FIELDS}
+    valid = np.asarray(arrays.pop("valid", np.ones(n, bool)), dtype=bool)
+    fps = float(arrays.pop("fps", 1.0 / np.median(np.diff(t_s))))
+    assert not arrays, f"unknown fields {sorted(arrays)}"
+    return Signals(t_s=np.asarray(t_s, float), valid=valid, facing=1, side="left", fps=fps, **kw)
+
+
+def _ease(u):
+    u = np.clip(u, 0, 1)
+    return 0.5 - 0.5 * np.cos(np.pi * u)
+
+
+def hinge_rep(fps=30.0, trunk_bottom=70.0, knee_bottom=20.0, knee_top=5.0, trunk_top=0.0, ecc=1.2, conc=0.9,
+              pause=0.2, lead=0.5, tail=0.5, hips_rise_first=False, bend_bottom=-5.0, bulge_bottom=0.005,
+              chord_bottom=0.98, wrist_bottom=0.05, hip_back_bottom=0.6, hip_down_bottom=0.15,
+              neck_bottom=5.0, jitter=0.0, seed=0):
+    """Signals of one idealised rep (cosine easing) and its Rep (start, bottom, end)."""
+    t = np.arange(0, lead + ecc + pause + conc + tail, 1 / fps)
+    u_e = (t - lead) / ecc
+    u_c = (t - lead - ecc - pause) / conc
+    down = _ease(u_e)
+    up = _ease(u_c)
+    p_trunk = np.where(u_c > 0, 1 - up, down)
+    if hips_rise_first:
+        p_knee = np.where(u_c > 0, 1 - _ease(u_c / 0.55), down)
+        p_trunk = np.where(u_c > 0, 1 - _ease((u_c - 0.3) / 0.7), down)
+    else:
+        p_knee = p_trunk
+    after = u_c > 0
+    trunk = np.where(after, trunk_top + (trunk_bottom - trunk_top) * p_trunk, trunk_bottom * p_trunk)
+    knee = np.where(after, knee_top + (knee_bottom - knee_top) * p_knee, knee_top + (knee_bottom - knee_top) * p_knee)
+    rng = np.random.default_rng(seed)
+    trunk = trunk + rng.normal(0, jitter, len(t)) if jitter else trunk
+    sig = make_signals(
+        t, trunk_deg=trunk, knee_deg=knee, hip_deg=trunk + knee * 0.5,
+        chord_ratio=1 - (1 - chord_bottom) * p_trunk, neck_deg=neck_bottom * p_trunk,
+        back_bulge=bulge_bottom * p_trunk, back_bend=bend_bottom * p_trunk,
+        hip_back=hip_back_bottom * p_trunk, hip_down=hip_down_bottom * p_trunk,
+        wrist_offset=wrist_bottom * p_trunk, vertical=0.5 * p_trunk,
+    )
+    i0 = int(round(lead * fps))
+    ib = int(round((lead + ecc + pause / 2) * fps))
+    i1 = min(int(round((lead + ecc + pause + conc) * fps)), len(t) - 1)
+    return sig, Rep(i0, ib, i1)
+
+
+def test_extracts_known_values():
+    sig, rep = hinge_rep(trunk_bottom=72.0, knee_bottom=22.0, knee_top=4.0, trunk_top=-3.0, bend_bottom=6.0,
+                         chord_bottom=0.95, wrist_bottom=0.12, hip_back_bottom=0.6, hip_down_bottom=0.2,
+                         neck_bottom=9.0, bulge_bottom=0.03)
+    m = rep_metrics(sig, rep, "side")
+    assert set(METRIC_COLUMNS) <= set(m)
+    assert m["trunk_angle_bottom_deg"] == pytest.approx(72.0, abs=0.01)
+    assert m["trunk_angle_top_deg"] == pytest.approx(-3.0, abs=0.05)
+    assert m["knee_flexion_bottom_deg"] == pytest.approx(22.0, abs=0.3)
+    assert m["knee_flexion_top_deg"] == pytest.approx(4.0, abs=0.1)
+    assert m["chord_shortening_pct"] == pytest.approx(5.0, abs=0.3)
+    assert m["back_bend_bottom_deg"] == pytest.approx(6.0, abs=0.3)
+    assert m["back_bulge_bottom"] == pytest.approx(0.03, abs=0.002)
+    assert m["neck_drop_deg"] == pytest.approx(9.0, abs=0.01)
+    assert m["wrist_offset_bottom"] == pytest.approx(0.12, abs=0.01)
+    assert m["hip_back_vs_down"] == pytest.approx(3.0, abs=0.01)
+    assert m["eccentric_s"] == pytest.approx(1.3, abs=0.04)
+    assert m["concentric_s"] == pytest.approx(1.0, abs=0.04)
+    # 5% -> 95% of a cosine ease spends 71.3% of its duration
+    assert m["descent_s"] == pytest.approx(0.713 * 1.2, abs=0.03)
+    assert m["valid_frac"] == 1.0
+    assert m["null_reasons"] == {} or set(m["null_reasons"]) == {"hips_rise_trunk_progress"}
+
+
+def test_hips_rise_first_evidence():
+    fine, rep = hinge_rep(knee_bottom=70.0, knee_top=4.0, trunk_bottom=58.0)
+    hrf, rep2 = hinge_rep(knee_bottom=70.0, knee_top=4.0, trunk_bottom=58.0, hips_rise_first=True)
+    a = rep_metrics(fine, rep, "side")["hips_rise_trunk_progress"]
+    b = rep_metrics(hrf, rep2, "side")["hips_rise_trunk_progress"]
+    assert a == pytest.approx(0.5, abs=0.05)
+    assert b < 0.1
+
+
+def test_small_knee_range_gives_reasoned_null():
+    sig, rep = hinge_rep(knee_bottom=12.0, knee_top=6.0)
+    m = rep_metrics(sig, rep, "side")
+    assert m["hips_rise_trunk_progress"] is None
+    assert "knee" in m["null_reasons"]["hips_rise_trunk_progress"]
+
+
+@pytest.mark.parametrize("view", ["front", "diagonal"])
+def test_front_view_nulls_sagittal_with_reason(view):
+    sig, rep = hinge_rep()
+    m = rep_metrics(sig, rep, view)
+    for k in SAGITTAL:
+        assert m[k] is None
+        assert view in m["null_reasons"][k] and "sagittal" in m["null_reasons"][k]
+    assert m["eccentric_s"] == pytest.approx(1.3, abs=0.04)
+    assert m["depth_bottom"] == pytest.approx(0.5)
+    assert m["descent_s"] == pytest.approx(0.713 * 1.2, abs=0.03)
+
+
+def test_missing_signal_null_reason_and_valid_fraction():
+    sig, rep = hinge_rep()
+    valid = sig.valid.copy()
+    valid[rep.start: rep.start + 10] = False
+    bend = np.full(len(sig.t_s), np.nan)
+    sig2 = make_signals(sig.t_s, valid=valid, trunk_deg=sig.trunk_deg, knee_deg=sig.knee_deg,
+                        back_bend=bend, vertical=sig.vertical)
+    m = rep_metrics(sig2, rep, "side")
+    assert m["back_bend_bottom_deg"] is None and "NaN" in m["null_reasons"]["back_bend_bottom_deg"]
+    assert m["valid_frac"] == pytest.approx(1 - 10 / (rep.end - rep.start + 1))
+    assert m["trunk_angle_bottom_deg"] == pytest.approx(70.0, abs=0.01)
+
+
+def test_descent_time_linear():
+    t = np.linspace(0, 1, 101)
+    assert descent_time(t, t * 50) == pytest.approx(0.9, abs=1e-6)
+    assert math.isnan(descent_time(t, np.zeros(101)))
+
+
+def test_speed():
+    import time
+
+    sig, rep = hinge_rep(fps=30.0)
+    n = rep.end - rep.start + 1
+    k = 300
+    t0 = time.perf_counter()
+    for _ in range(k):
+        rep_metrics(sig, rep, "side")
+    dt = time.perf_counter() - t0
+    assert n * k / dt > 2e5  # frames per second through the per-rep stage (generous bound)

@@ -1,0 +1,224 @@
+"""Per-frame signals: near side, gap filling, zero-lag smoothing, standing reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from hingeflow.analytics.signals import compute_signals, fill_gaps, lowpass_segments, runs
+from hingeflow.landmarks import LANDMARKS
+
+
+def hinge_frames(trunk_deg: np.ndarray, fps: float = 30.0, facing: int = 1, knee_deg: float = 15.0,
+                 near: str = "left", far_knee_deg: float = 60.0, person: np.ndarray | None = None) -> pl.DataFrame:
+    """A stick figure in a side view hinging by `trunk_deg` per frame (pixels, y down).
+
+    The near-side leg has knee flexion `knee_deg`, the far side `far_knee_deg`
+    (and lower visibility), so averaging sides would be visibly wrong.
+    """
+    n = len(trunk_deg)
+    t = np.arange(n) / fps
+    th = np.radians(trunk_deg)
+    hip = np.stack([np.full(n, 300.0), np.full(n, 400.0)], axis=1)
+    # hip moves back as the trunk tilts, keeping balance
+    hip[:, 0] -= facing * 60 * np.sin(th)
+    trunk = 200.0
+    sh = hip + np.stack([facing * trunk * np.sin(th), -trunk * np.cos(th)], axis=1)
+    ear = sh + np.stack([facing * 40 * np.sin(th), -40 * np.cos(th)], axis=1)
+    pts: dict[str, np.ndarray] = {}
+    vis: dict[str, float] = {}
+    far = "right" if near == "left" else "left"
+    for s, kd in ((near, knee_deg), (far, far_knee_deg)):
+        k = np.radians(kd)
+        ankle = np.stack([np.full(n, 300.0), np.full(n, 760.0)], axis=1)
+        # knee forward of the hip-ankle line so that flexion = kd (thigh = shank = 180)
+        knee = ankle + np.array([facing * 180 * np.sin(k / 2), -180 * np.cos(k / 2)])
+        hip_s = knee + np.array([-facing * 180 * np.sin(k / 2), -180 * np.cos(k / 2)])
+        # reposition the leg so its hip is the body's hip
+        off = hip - hip_s
+        pts[f"{s}_hip"], pts[f"{s}_knee"], pts[f"{s}_ankle"] = hip.copy(), knee + off, ankle + off
+        pts[f"{s}_shoulder"], pts[f"{s}_ear"] = sh.copy(), ear.copy()
+        pts[f"{s}_wrist"] = sh + np.array([0.0, 180.0])
+        pts[f"{s}_heel"] = pts[f"{s}_ankle"] + np.array([-facing * 20.0, 10.0])
+        pts[f"{s}_foot_index"] = pts[f"{s}_ankle"] + np.array([facing * 60.0, 10.0])
+        for j in ("hip", "knee", "ankle", "shoulder", "ear", "wrist", "heel", "foot_index"):
+            vis[f"{s}_{j}"] = 0.95 if s == near else 0.4
+    if person is None:
+        person = np.ones(n, dtype=bool)
+    cols: dict[str, object] = {"frame_idx": np.arange(n, dtype=np.int32), "t_s": t, "person": person}
+    for name in LANDMARKS:
+        xy = pts.get(name, pts[f"{near}_shoulder"])
+        cols[f"{name}_x"] = np.where(person, xy[:, 0], np.nan)
+        cols[f"{name}_y"] = np.where(person, xy[:, 1], np.nan)
+        cols[f"{name}_vis"] = np.where(person, vis.get(name, 0.9), np.nan)
+    cols["facing"] = np.where(person, facing, 0)
+    df = pl.DataFrame(cols).fill_nan(None)
+    return df.with_columns(pl.when(pl.col("facing") == 0).then(None).otherwise(pl.col("facing")).alias("facing"))
+
+
+def slow_reps(n: int = 300, fps: float = 30.0, period_s: float = 3.0, depth: float = 70.0) -> np.ndarray:
+    t = np.arange(n) / fps
+    return depth * 0.5 * (1 - np.cos(2 * np.pi * t / period_s))
+
+
+def test_runs():
+    s, e = runs(np.array([0, 1, 1, 0, 1], bool))
+    assert s.tolist() == [1, 4] and e.tolist() == [3, 5]
+
+
+@pytest.mark.parametrize("near", ["left", "right"])
+def test_near_side_is_the_more_visible_one_not_an_average(near):
+    sig = compute_signals(hinge_frames(slow_reps(), near=near, knee_deg=15.0, far_knee_deg=60.0))
+    assert sig.side == near
+    assert np.nanmedian(sig.knee_deg) == pytest.approx(15.0, abs=1.0)
+
+
+def test_trunk_angle_and_standing_reference():
+    trunk = slow_reps()
+    sig = compute_signals(hinge_frames(trunk))
+    assert sig.facing == 1
+    assert np.nanmax(np.abs(sig.trunk_deg - trunk)) < 2.0
+    assert np.nanmin(sig.vertical) == pytest.approx(0.0, abs=0.02)
+    assert np.nanmax(sig.vertical) > 0.1  # mean of shoulder (~0.24) and hip (~0) drop
+    assert np.nanmax(sig.hip_back) > 0.2  # hips travel back by ~60 px / 180 px thigh
+    assert np.nanmedian(sig.chord_ratio) == pytest.approx(1.0, abs=0.02)
+    # vertical rises with the trunk angle
+    assert np.corrcoef(sig.vertical, trunk)[0, 1] > 0.95
+
+
+def test_facing_left_gives_the_same_angles():
+    trunk = slow_reps()
+    right = compute_signals(hinge_frames(trunk, facing=1))
+    left = compute_signals(hinge_frames(trunk, facing=-1))
+    assert left.facing == -1
+    np.testing.assert_allclose(left.trunk_deg, right.trunk_deg, atol=1e-6)
+    np.testing.assert_allclose(left.hip_back, right.hip_back, atol=1e-6)
+
+
+def test_short_gap_is_interpolated_long_gap_stays_nan():
+    n, fps = 300, 30.0
+    person = np.ones(n, bool)
+    person[50:56] = False  # 0.2 s
+    person[150:180] = False  # 1.0 s
+    sig = compute_signals(hinge_frames(slow_reps(n), fps=fps, person=person))
+    assert sig.valid[50:56].all() and np.isfinite(sig.trunk_deg[50:56]).all()
+    assert not sig.valid[150:180].any() and np.isnan(sig.trunk_deg[150:180]).all()
+    assert np.isfinite(sig.trunk_deg[:150]).all() and np.isfinite(sig.trunk_deg[180:]).all()
+
+
+def test_fill_gaps_boundary_and_ends():
+    t = np.arange(20) / 20.0  # 20 fps: 5 missing frames = 0.25 s
+    ok = np.ones(20, bool)
+    ok[0] = False  # leading: never filled
+    ok[5:10] = False  # 0.25 s: filled
+    ok[12:18] = False  # 0.30 s: not filled
+    x = np.where(ok, t * 2, np.nan)
+    y, yok = fill_gaps(t, x, ok)
+    assert not yok[0] and np.isnan(y[0])
+    np.testing.assert_allclose(y[5:10], t[5:10] * 2)
+    assert not yok[12:18].any()
+
+
+def test_filter_keeps_slow_sinusoid_with_zero_lag_and_removes_noise():
+    fps = 30.0
+    t = np.arange(600) / fps
+    slow = np.sin(2 * np.pi * 0.5 * t)
+    rng = np.random.default_rng(0)
+    noise = 0.3 * np.sin(2 * np.pi * 12.0 * t) + 0.1 * rng.standard_normal(t.size)
+    out = lowpass_segments(slow + noise, np.ones(t.size, bool), fps, 4.0)
+    inner = slice(30, -30)
+    assert np.sqrt(np.mean((out[inner] - slow[inner]) ** 2)) < 0.06
+    # zero lag: the cross-correlation peaks at shift 0
+    lags = np.arange(-5, 6)
+    xc = [np.dot(np.roll(out, L)[inner], slow[inner]) for L in lags]
+    assert lags[int(np.argmax(xc))] == 0
+    # the 12 Hz component is strongly attenuated
+    resid = out[inner] - slow[inner]
+    assert np.std(resid) < 0.25 * np.std(noise[inner])
+
+
+def test_filter_per_segment_short_segments_unfiltered():
+    x = np.arange(100, dtype=float) % 2  # pure Nyquist zig-zag
+    ok = np.ones(100, bool)
+    ok[40:50] = False
+    ok[55:60] = False  # segment 50..55 is 5 frames: too short
+    x[~ok] = np.nan
+    out = lowpass_segments(x, ok, 30.0, 4.0)
+    np.testing.assert_array_equal(out[50:55], x[50:55])
+    assert np.isnan(out[40:50]).all()
+    assert np.std(out[60:100]) < 0.2  # zig-zag removed in long segments
+
+
+def test_no_person_at_all():
+    n = 40
+    sig = compute_signals(hinge_frames(slow_reps(n), person=np.zeros(n, bool)))
+    assert not sig.valid.any() and np.isnan(sig.trunk_deg).all() and np.isnan(sig.vertical).all()
+
+
+def test_hard_cut_splits_segments():
+    trunk = slow_reps(300)
+    df = hinge_frames(trunk)
+    # shift the second half far away (camera change): no smearing across the cut
+    shift = np.where(np.arange(300) >= 150, 500.0, 0.0)
+    df = df.with_columns([(pl.col(c) + pl.Series(shift)).alias(c) for c in df.columns if c.endswith("_x")])
+    sig = compute_signals(df)
+    assert np.nanmax(np.abs(sig.trunk_deg - trunk)) < 2.0
+
+
+def _swap_legs(df: pl.DataFrame, rows: np.ndarray) -> pl.DataFrame:
+    """Swap the left/right knee, ankle, heel and foot-index coordinates on `rows` (a pose-model label swap)."""
+    sel = pl.Series(rows)
+    out = []
+    for j in ("knee", "ankle", "heel", "foot_index"):
+        for c in ("x", "y"):
+            lc, rc = f"left_{j}_{c}", f"right_{j}_{c}"
+            out += [pl.when(sel).then(pl.col(rc)).otherwise(pl.col(lc)).alias(lc),
+                    pl.when(sel).then(pl.col(lc)).otherwise(pl.col(rc)).alias(rc)]
+    return df.with_columns(out)
+
+
+@pytest.mark.parametrize("swap", [[100], [100, 101, 102], list(range(140, 148))])
+def test_left_right_leg_swap_is_undone(swap):
+    n = 300
+    rows = np.zeros(n, bool)
+    rows[swap] = True
+    clean = compute_signals(hinge_frames(slow_reps(n), knee_deg=15.0, far_knee_deg=60.0))
+    sig = compute_signals(_swap_legs(hinge_frames(slow_reps(n), knee_deg=15.0, far_knee_deg=60.0), rows))
+    assert sig.side == "left"
+    # without un-swapping the near knee would read ~60 deg on the swapped frames and smear around them
+    np.testing.assert_allclose(sig.knee_deg, clean.knee_deg, atol=0.5)
+
+
+def test_ankle_latched_onto_the_hands_is_ignored():
+    n = 300
+    df = hinge_frames(slow_reps(n), knee_deg=15.0)
+    bad = np.zeros(n, bool)
+    bad[60:90] = True  # ~1 s around the first bottom: the ankle jumps up to the wrist
+    df = df.with_columns(
+        pl.when(pl.Series(bad)).then(pl.col("left_wrist_x")).otherwise(pl.col("left_ankle_x")).alias("left_ankle_x"),
+        pl.when(pl.Series(bad)).then(pl.col("left_wrist_y")).otherwise(pl.col("left_ankle_y")).alias("left_ankle_y"),
+        pl.when(pl.Series(bad)).then(0.6).otherwise(pl.col("left_ankle_vis")).alias("left_ankle_vis"),
+    )
+    sig = compute_signals(df)
+    # the fixture's ankle slides with the hip (up to 60 px), so interpolating across it is not exact;
+    # left in, the latched ankle would read the knee ~90-170 deg
+    assert np.nanmax(np.abs(sig.knee_deg - 15.0)) < 3.0
+
+
+def test_deep_knee_hidden_behind_the_plates_is_read_from_the_hip_ankle_chord():
+    n = 300
+    trunk = slow_reps(n)
+    df = hinge_frames(trunk, knee_deg=70.0, far_knee_deg=70.0)
+    # near the bottoms the knee landmark is pulled halfway to the hip-ankle line (reads ~38 deg, not 70)
+    deep = pl.Series(trunk > 55.0)
+    out = []
+    for c in ("x", "y"):
+        line = (pl.col(f"left_hip_{c}") + pl.col(f"left_ankle_{c}")) / 2
+        out.append(pl.when(deep).then((pl.col(f"left_knee_{c}") + line) / 2).otherwise(pl.col(f"left_knee_{c}")).alias(f"left_knee_{c}"))
+    sig = compute_signals(df.with_columns(out))
+    core = (trunk > 60.0)
+    assert np.nanmedian(sig.knee_deg[core]) == pytest.approx(70.0, abs=3.0)
+    # a moderately bent knee (below CHORD_MIN_DEG) is read from the landmarks as before
+    sig30 = compute_signals(hinge_frames(trunk, knee_deg=30.0))
+    assert np.nanmax(np.abs(sig30.knee_deg - 30.0)) < 1.0
