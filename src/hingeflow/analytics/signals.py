@@ -219,21 +219,31 @@ def _unswap_legs(flat: np.ndarray, ok: np.ndarray) -> np.ndarray:
         return swapped
     jump_min = SWAP_MIN_JUMP * float(np.median(shank))
     idx = np.flatnonzero(ok & np.isfinite(flat[:, [2 * lk, 2 * rk, 2 * la, 2 * ra]]).all(axis=1))
-    prev = None
-    for i in idx:
-        L = np.concatenate([pts(lk)[i], pts(la)[i]])
-        R = np.concatenate([pts(rk)[i], pts(ra)[i]])
-        if prev is not None:
-            pL, pR = prev
-            keep = np.linalg.norm(L[:2] - pL[:2]) + np.linalg.norm(L[2:] - pL[2:]) + np.linalg.norm(R[:2] - pR[:2]) + np.linalg.norm(R[2:] - pR[2:])
-            cross = np.linalg.norm(L[:2] - pR[:2]) + np.linalg.norm(L[2:] - pR[2:]) + np.linalg.norm(R[:2] - pL[:2]) + np.linalg.norm(R[2:] - pL[2:])
-            if keep > jump_min and cross < SWAP_RATIO * keep:
-                swapped[i] = True
-                for a, b in pairs:
-                    for c in (0, 1):
-                        flat[i, 2 * a + c], flat[i, 2 * b + c] = flat[i, 2 * b + c], flat[i, 2 * a + c]
-                L, R = R, L
-        prev = (L, R)
+    if idx.size < 2:
+        return swapped
+    L = np.concatenate([pts(lk)[idx], pts(la)[idx]], axis=1)  # (m, 4): knee xy, ankle xy
+    R = np.concatenate([pts(rk)[idx], pts(ra)[idx]], axis=1)
+
+    def dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.hypot(*(a[:, :2] - b[:, :2]).T) + np.hypot(*(a[:, 2:] - b[:, 2:]).T)
+
+    keep = dist(L[1:], L[:-1]) + dist(R[1:], R[:-1])  # raw frame vs raw previous frame
+    cross = dist(L[1:], R[:-1]) + dist(R[1:], L[:-1])
+    # Per frame: +1 clearly crossed against the previous raw frame, -1 clearly straight, 0 ambiguous.
+    # Frame by frame, a label is swapped when crossed against the previous *corrected* frame; an
+    # ambiguous frame resets to unswapped. That state machine equals the parity of the clear
+    # crossings since the last ambiguous frame, which needs no Python loop.
+    c = np.zeros(idx.size, dtype=np.int8)
+    c[1:][(keep > jump_min) & (cross < SWAP_RATIO * keep)] = 1
+    c[1:][(cross > jump_min) & (keep < SWAP_RATIO * cross)] = -1
+    reset = c == 0
+    crossings = np.cumsum(c == 1)
+    since_reset = crossings - np.maximum.accumulate(np.where(reset, crossings, 0))
+    rows = idx[(since_reset % 2 == 1) & ~reset]
+    swapped[rows] = True
+    for a, b in pairs:
+        cols_a, cols_b = [2 * a, 2 * a + 1], [2 * b, 2 * b + 1]
+        flat[np.ix_(rows, cols_a + cols_b)] = flat[np.ix_(rows, cols_b + cols_a)]
     return swapped
 
 
