@@ -1,6 +1,6 @@
 """Evaluate per-rep metrics, faults and the breakdown on the synthetic gym (not a test).
 
-Usage: .venv/bin/python tests/metrics_report.py [/tmp/hfdev/synth]
+Usage: .venv/bin/python bench/eval_metrics.py GYM_DIR   (holding warehouse/ and truth/)
 Uses the pipeline's `frames` table + `compute_signals`, and the TRUTH rep boundaries
 (t_start/t_bottom/t_end -> nearest frame indices), so segmentation errors are excluded.
 """
@@ -135,4 +135,4 @@ def main(root: Path) -> pl.DataFrame:
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("-")]
-    main(Path(args[0]) if args else Path("/tmp/hfdev/synth"))
+    main(Path(args[0]))

@@ -1,6 +1,6 @@
 """Rep-count report on the dev warehouses (not collected by pytest).
 
-Usage: python tests/rep_count_report.py [--real WAREHOUSE] [--synth WAREHOUSE --truth DIR] [-v]
+Usage: .venv/bin/python bench/eval_rep_counts.py [--real WAREHOUSE] [--synth WAREHOUSE --truth DIR] [-v]
 
 Prints, per clip, the expected rep count (real: /work/shared/footage/clips.csv
 `reps`; synthetic: truth reps.parquet) against the count `segment_reps` finds,
@@ -24,7 +24,7 @@ from hingeflow.analytics.reps import segment_reps
 from hingeflow.analytics.signals import compute_signals
 from hingeflow.warehouse import Warehouse
 
-CLIPS_CSV = Path("/work/shared/footage/clips.csv")
+CLIPS_CSV = Path(__file__).resolve().parents[2] / "shared" / "footage" / "clips.csv"
 
 
 def load(warehouse: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -107,14 +107,14 @@ def synth_report(warehouse: Path, truth_dir: Path, verbose: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--real", type=Path, default=Path("/tmp/hfdev/real/warehouse"))
-    ap.add_argument("--synth", type=Path, default=Path("/tmp/hfdev/synth/warehouse"))
-    ap.add_argument("--truth", type=Path, default=Path("/tmp/hfdev/synth/truth"))
+    ap.add_argument("--real", type=Path, default=None, help="warehouse of the real dev clips")
+    ap.add_argument("--synth", type=Path, default=None, help="warehouse of a synthetic gym")
+    ap.add_argument("--truth", type=Path, default=None, help="truth/ folder of that gym")
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args(argv)
-    if (a.real / "videos").exists():
+    if a.real and (a.real / "videos").exists():
         real_report(a.real, a.verbose)
-    if (a.synth / "videos").exists() and (a.truth / "reps.parquet").exists():
+    if a.synth and a.truth and (a.synth / "videos").exists() and (a.truth / "reps.parquet").exists():
         synth_report(a.synth, a.truth, a.verbose)
     return 0
 
