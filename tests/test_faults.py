@@ -124,3 +124,27 @@ def test_confidence_orders_views_and_quality():
     valid[rep.start: (rep.start + rep.end) // 2] = False
     half = make_signals(sig.t_s, valid=valid, trunk_deg=sig.trunk_deg)
     assert confidence(half, rep, "side") == pytest.approx(side * valid[rep.start: rep.end + 1].mean(), rel=0.02)
+
+
+def _judge(ex, baseline, **m):
+    return rep_faults(m, P[ex], baseline)
+
+
+def test_load_drift_needs_the_bar_ahead_of_the_toes_too():
+    base = {"wrist_offset_bottom": 0.0}
+    assert "load_drift" not in _judge("deadlift", base, wrist_offset_bottom=0.25)  # moved, still over foot
+    assert "load_drift" in _judge("deadlift", base, wrist_offset_bottom=0.40)
+    assert "load_drift" not in _judge("deadlift", {"wrist_offset_bottom": 0.3}, wrist_offset_bottom=0.40)
+
+
+def test_overextension_relative_to_own_lockout():
+    base = {"trunk_angle_top_deg": 3.0}
+    assert "lockout_overextension" in _judge("deadlift", base, trunk_angle_top_deg=-2.0)
+    assert "lockout_overextension" not in _judge("deadlift", base, trunk_angle_top_deg=1.0)
+    assert "lockout_overextension" in _judge("deadlift", None, trunk_angle_top_deg=-8.0)
+
+
+def test_hips_rise_first_only_where_the_knees_extend():
+    for ex in ("romanian_deadlift", "good_morning", "hip_hinge_drill"):
+        assert "hips_rise_first" not in _judge(ex, None, hips_rise_trunk_progress=0.0)
+    assert "hips_rise_first" in _judge("deadlift", None, hips_rise_trunk_progress=0.0)

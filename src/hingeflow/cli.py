@@ -38,7 +38,7 @@ def _print_summary(summary, warehouse: Path, elapsed: float) -> None:
 
 
 def _run(inbox: Path, warehouse: Path, settings: Settings):
-    from hingeflow.pipeline import plan
+    from hingeflow.planning import plan
     from hingeflow.warehouse import Warehouse
 
     start = time.perf_counter()

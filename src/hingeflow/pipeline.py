@@ -16,22 +16,14 @@ import polars as pl
 
 from hingeflow import schemas
 from hingeflow.analytics import stage
-from hingeflow.inbox import Candidate, UploadRejection, scan_inbox
+from hingeflow.inbox import Candidate
 from hingeflow.isolation import IsolatedError, run_isolated
 from hingeflow.pose import POSE_MODEL, POSE_MODEL_VERSION, PoseOptions, PoseSummary, extract_pose
 from hingeflow.probe import ProbeResult, probe_video
 from hingeflow.settings import Settings
-from hingeflow.warehouse import Warehouse, new_run_id
+from hingeflow.planning import RunPlan, plan  # noqa: F401  (plan is a stage of this module's flow)
+from hingeflow.warehouse import Warehouse
 
-TABLES = tuple(schemas.TABLES.values())
-
-
-@dataclass(frozen=True)
-class RunPlan:
-    run_id: str
-    new: list[Candidate]
-    rejections: list[UploadRejection]
-    skipped: int  # candidates already in the warehouse
 
 
 @dataclass(frozen=True)
@@ -72,21 +64,6 @@ def staging_key(video_id: str, options: PoseOptions) -> str:
     """Cache key of a video's pose output: content hash + every option that changes it."""
     opts = json.dumps({**asdict(options), "model": POSE_MODEL_VERSION}, sort_keys=True)
     return f"{video_id}-{hashlib.sha256(opts.encode()).hexdigest()[:12]}"
-
-
-def plan(inbox: Path, warehouse: Warehouse, settings: Settings) -> RunPlan:
-    """Scan the inbox and keep what the warehouse has not seen (by content hash / manifest row)."""
-    warehouse.discard_uncommitted(TABLES)
-    scan = scan_inbox(inbox, settings.exercises)
-    known = set(warehouse.read(schemas.VIDEOS, ["video_id"])["video_id"].to_list())
-    q = warehouse.read(schemas.QUARANTINE, ["upload", "manifest_row", "reason"])
-    recorded = set(zip(q["upload"].to_list(), q["manifest_row"].to_list(), q["reason"].to_list()))
-    new = [c for c in scan.candidates if c.video_id not in known]
-    rejections = [
-        r for r in scan.rejections
-        if (r.upload, r.rejection.manifest_row, r.rejection.reason) not in recorded
-    ]
-    return RunPlan(new_run_id(), new, rejections, len(scan.candidates) - len(new))
 
 
 def probe(candidate: Candidate, settings: Settings) -> ProbeOutcome:

@@ -100,12 +100,15 @@ def rep_faults(metrics: Mapping, profile: Profile, baseline: Mapping | None = No
                  and ratio < p.squat_back_vs_down_max and knee_b > p.squat_ratio_min_knee_deg)
     add("squatting_the_hinge", (knee_b is not None and knee_b > p.squat_knee_bottom_deg) or hips_drop)
     add("rounded_back", rounded_back(m, p, baseline))
-    add("lockout_overextension", trunk_t is not None and trunk_t <= p.overext_trunk_top_deg)
+    d_top = _delta(m, baseline, "trunk_angle_top_deg")
+    add("lockout_overextension", trunk_t is not None and (
+        trunk_t <= p.overext_trunk_top_deg or (d_top is not None and d_top <= p.overext_trunk_delta_deg)))
     add("incomplete_lockout", trunk_t is not None and trunk_t >= p.incomplete_trunk_top_deg)
     add("locked_knees", knee_b is not None and knee_b < p.locked_knee_max_deg)
     d_w = _delta(m, baseline, "wrist_offset_bottom")
     w = _v(m, "wrist_offset_bottom")
-    drift = (d_w >= p.drift_delta) if d_w is not None else (w is not None and w >= p.drift_abs)
+    # the bar must end up ahead of the toes; with a baseline it must also have moved forward
+    drift = w is not None and w >= p.drift_abs and (d_w is None or d_w >= p.drift_delta)
     add("load_drift", drift)
     hb = _v(m, "hip_back_bottom")
     add("weight_on_toes", hb is not None and trunk_b is not None

@@ -59,7 +59,10 @@ METRIC_COLUMNS: tuple[str, ...] = SAGITTAL + OTHER
 BOTTOM_WINDOW_DEG = 5.0  # frames within this of the max lean form the bottom window
 RATIO_CAP = 50.0
 HIPS_RISE_MIN_KNEE_RANGE = 15.0  # deg; below this the knee barely moves (an RDL): test moot
-MIN_HIP_DOWN = 0.02  # thigh lengths; below this the hips did not drop at all
+MIN_HIP_DOWN = 0.02
+# a controlled or even rushed hinge lowering takes well over this (5%-95% of depth); a faster
+# read is a tracking jump (the depth signal stepping within a few frames), not a tempo
+MIN_DESCENT_S = 0.25  # thigh lengths; below this the hips did not drop at all
 
 VIEW_REASON = {
     "front": "front view: sagittal angles not observable",
@@ -182,6 +185,9 @@ def rep_metrics(sig: Signals, rep: Rep, camera_view: str = "side") -> dict:
     out["descent_s"] = _f(descent_time(t[s:bi + 1], depth[: bi - s + 1]))
     if out["descent_s"] is None:
         reasons["descent_s"] = "no depth signal reached the bottom"
+    elif out["descent_s"] < MIN_DESCENT_S:
+        out["descent_s"] = None
+        reasons["descent_s"] = "implausibly fast descent (tracking glitch)"
 
     if not side:
         why = VIEW_REASON.get(camera_view, f"{camera_view} view: sagittal angles not observable")

@@ -22,6 +22,7 @@ class Profile:
     shallow_trunk_bottom_deg: float
     locked_knee_max_deg: float
     overext_trunk_top_deg: float
+    overext_trunk_delta_deg: float
     incomplete_trunk_top_deg: float
     rounded_flexion_delta_deg: float
     bend_per_flexion_deg: float

@@ -1,0 +1,40 @@
+"""Planning a run: which uploads and videos are new (cheap: no decoding, no heavy imports).
+
+Kept apart from :mod:`hingeflow.pipeline` so that checking an unchanged inbox
+costs a file scan and a hash per video, not the import of MediaPipe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from hingeflow import schemas
+from hingeflow.inbox import Candidate, UploadRejection, scan_inbox
+from hingeflow.settings import Settings
+from hingeflow.warehouse import Warehouse, new_run_id
+
+TABLES = tuple(schemas.TABLES.values())
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    run_id: str
+    new: list[Candidate]
+    rejections: list[UploadRejection]
+    skipped: int  # candidates already in the warehouse
+
+
+def plan(inbox: Path, warehouse: Warehouse, settings: Settings) -> RunPlan:
+    """Scan the inbox and keep what the warehouse has not seen (by content hash / manifest row)."""
+    warehouse.discard_uncommitted(TABLES)
+    scan = scan_inbox(inbox, settings.exercises)
+    known = set(warehouse.read(schemas.VIDEOS, ["video_id"])["video_id"].to_list())
+    q = warehouse.read(schemas.QUARANTINE, ["upload", "manifest_row", "reason"])
+    recorded = set(zip(q["upload"].to_list(), q["manifest_row"].to_list(), q["reason"].to_list()))
+    new = [c for c in scan.candidates if c.video_id not in known]
+    rejections = [
+        r for r in scan.rejections
+        if (r.upload, r.rejection.manifest_row, r.rejection.reason) not in recorded
+    ]
+    return RunPlan(new_run_id(), new, rejections, len(scan.candidates) - len(new))
