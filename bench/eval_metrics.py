@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from hingeflow.analytics.stage import judge
+
 from hingeflow import schemas
 from hingeflow.analytics.breakdown import DEFAULT_NOISE, baseline_metrics, breakdown, sets_table
 from hingeflow.analytics.faults import FAULTS, confidence, form_score, rep_faults
@@ -64,14 +66,7 @@ def main(root: Path) -> pl.DataFrame:
         t_metrics += time.perf_counter() - t0
         n_frames += len(t)
     reps = pl.DataFrame(rows, infer_schema_length=None)
-    base = baseline_metrics(reps)
-    fl, fs = [], []
-    for r in reps.iter_rows(named=True):
-        p = profiles[r["exercise"]]
-        f = rep_faults(r, p, base.get((r["athlete_id"], r["exercise"])))
-        fl.append(f)
-        fs.append(form_score(r, f, p))
-    reps = reps.with_columns(pl.Series("faults", fl, dtype=pl.List(pl.String)), pl.Series("form_score", fs))
+    reps = judge(reps, pl.DataFrame(), profiles)  # the pipeline's own fault judging
     print(f"{reps.height} reps from {reps['video'].n_unique()} videos; metrics stage "
           f"{n_frames / max(t_metrics, 1e-9) / 1e6:.2f} M frames/s (whole videos / rep_metrics+confidence time)")
 
