@@ -79,3 +79,24 @@ def test_changed_pose_options_change_the_cache_key():
     a = pipeline.staging_key("abc", pipeline.pose_options(Settings(analysis_fps=30)))
     b = pipeline.staging_key("abc", pipeline.pose_options(Settings(analysis_fps=15)))
     assert a != b and a.startswith("abc-")
+
+
+def test_two_weeks_at_equal_load_give_a_week_over_week_comparison(tmp_path):
+    from hingeflow.synth.clip import ClipSpec, render_clip
+
+    inbox = tmp_path / "inbox"
+    for day, facing in (("2026-11-16", 1), ("2026-11-23", -1)):
+        up = inbox / f"gym_{day}"
+        up.mkdir(parents=True)
+        render_clip(up / "rdl.mp4", ClipSpec(facing=facing))
+        (up / "manifest.csv").write_text(HEADER + f"rdl.mp4,ath-9,{day},romanian_deadlift,60,1\n")
+    wh = Warehouse(tmp_path / "wh")
+    run_stages(inbox, wh, Settings())
+    wow = wh.read(schemas.WEEK_OVER_WEEK)
+    assert wow.height > 0
+    assert set(wow["week"]) == {"2026-W48"} and set(wow["prev_week"]) == {"2026-W47"}
+    assert set(wow["verdict"]) <= {"better", "worse", "within noise"}
+    assert (wow["load_kg"] == 60).all()
+    # the same reps seen twice: snapshots are replaced, not appended
+    run_stages(inbox, wh, Settings())
+    assert wh.read(schemas.WEEK_OVER_WEEK).height == wow.height

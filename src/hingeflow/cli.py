@@ -32,7 +32,7 @@ def _print_summary(summary, warehouse: Path, elapsed: float) -> None:
     table.add_row("total s", f"{elapsed:.1f}")
     console.print(table)
     console.print(f"warehouse: [bold]{warehouse.resolve()}[/bold]")
-    for name in ("videos", "frames", "reps", "sets", "breakdown", "quarantine"):
+    for name in ("videos", "frames", "reps", "sets", "breakdown", "week_over_week", "quarantine"):
         if (warehouse / name).is_dir():
             console.print(f"  {name:<11} {(warehouse / name).resolve()}")
 

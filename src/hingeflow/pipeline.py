@@ -179,16 +179,16 @@ def commit(plan_: RunPlan, outcomes: list[PoseOutcome], reps: pl.DataFrame, ware
     if reps.height:
         warehouse.write_part(schemas.REPS, schemas.to_arrow(schemas.REPS, reps), run_id)
         all_reps = pl.concat([warehouse.read(schemas.REPS), reps.select(schemas.REPS.names)], how="vertical_relaxed")
-        sets, breakdown = stage.summarise(all_reps)
-        warehouse.write_part(schemas.SETS, schemas.to_arrow(schemas.SETS, sets), run_id)
-        warehouse.write_part(schemas.BREAKDOWN, schemas.to_arrow(schemas.BREAKDOWN, breakdown), run_id)
+        summaries = zip((schemas.SETS, schemas.BREAKDOWN, schemas.WEEK_OVER_WEEK), stage.summarise(all_reps))
+        for table, df in summaries:
+            warehouse.write_part(table, schemas.to_arrow(table, df), run_id)
     summary = RunSummary(
         run_id=run_id, videos_new=len(outcomes), videos_ok=len(ok),
         videos_quarantined=len(outcomes) - len(ok), videos_skipped=plan_.skipped,
         rows_rejected=len(plan_.rejections), frames=frames, reps=reps.height, seconds=dict(seconds or {}),
     )
     warehouse.commit(run_id, asdict(summary))
-    for table in (schemas.SETS, schemas.BREAKDOWN):
+    for table in (schemas.SETS, schemas.BREAKDOWN, schemas.WEEK_OVER_WEEK):
         warehouse.drop_old_snapshots(table)
     for o in ok:
         o.staged.unlink(missing_ok=True)

@@ -213,7 +213,27 @@ BREAKDOWN = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (VIDEOS, FRAMES, QUARANTINE, REPS, SETS, BREAKDOWN)}
+WEEK_OVER_WEEK = Table(
+    name="week_over_week",
+    key=("athlete_id", "exercise", "load_kg", "metric", "week"),
+    snapshot=True,
+    doc="The same athlete, exercise and load in consecutive recorded weeks: change per metric.",
+    columns=(
+        Column("athlete_id", pa.string(), False),
+        Column("exercise", pa.string(), False),
+        Column("load_kg", pa.float64(), False, unit="kg"),
+        Column("metric", pa.string(), False, doc="a sets-table metric (its median) or form_score_mean"),
+        Column("week", pa.string(), False),
+        Column("prev_week", pa.string(), False),
+        Column("value", pa.float64()),
+        Column("prev_value", pa.float64()),
+        Column("change", pa.float64(), doc="value - prev_value, in the metric's unit"),
+        Column("noise", pa.float64(), doc="measurement noise the change must exceed"),
+        Column("verdict", pa.string(), False, doc="better | worse | within noise"),
+    ),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (VIDEOS, FRAMES, QUARANTINE, REPS, SETS, BREAKDOWN, WEEK_OVER_WEEK)}
 
 
 def to_arrow(table: Table, data: pl.DataFrame | list[dict]) -> pa.Table:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from hingeflow.analytics.breakdown import baseline_metrics, breakdown, sets_table
+from hingeflow.analytics.breakdown import baseline_metrics, breakdown, sets_table, week_over_week
 from hingeflow.analytics.faults import confidence, form_score, rep_faults
 from hingeflow.analytics.metrics import METRIC_COLUMNS, rep_metrics
 from hingeflow.analytics.profiles import Profile, load_profiles
@@ -75,7 +75,7 @@ def analyse(frames: pl.DataFrame, videos: pl.DataFrame, history: pl.DataFrame,
     return judge(measured, history, profiles)
 
 
-def summarise(reps: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(sets, breakdown) over all reps."""
+def summarise(reps: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(sets, breakdown, week_over_week) over all reps."""
     sets = sets_table(reps)
-    return sets, breakdown(sets)
+    return sets, breakdown(sets), week_over_week(sets)
