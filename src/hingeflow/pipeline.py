@@ -148,6 +148,10 @@ def _ok(outcomes: list[PoseOutcome]) -> list[PoseOutcome]:
     return [o for o in outcomes if o.reason is None and o.staged is not None]
 
 
+def _staged_frames(ok: list[PoseOutcome]) -> pl.DataFrame:
+    return pl.concat([pl.read_parquet(o.staged) for o in ok], how="vertical")
+
+
 def analyse(outcomes: list[PoseOutcome], warehouse: Warehouse, settings: Settings) -> pl.DataFrame:
     """Reps (metrics, faults, scores) of this run's new videos; baselines include stored reps."""
     ok = _ok(outcomes)
@@ -155,8 +159,7 @@ def analyse(outcomes: list[PoseOutcome], warehouse: Warehouse, settings: Setting
         return pl.from_arrow(schemas.REPS.schema.empty_table())
     now = dt.datetime.now(dt.UTC)
     videos = pl.DataFrame([video_row(o, settings, now) for o in ok], infer_schema_length=None)
-    frames = pl.concat([pl.read_parquet(o.staged) for o in ok], how="vertical")
-    return stage.analyse(frames, videos, warehouse.read(schemas.REPS))
+    return stage.analyse(_staged_frames(ok), videos, warehouse.read(schemas.REPS))
 
 
 def commit(plan_: RunPlan, outcomes: list[PoseOutcome], reps: pl.DataFrame, warehouse: Warehouse,
@@ -168,8 +171,7 @@ def commit(plan_: RunPlan, outcomes: list[PoseOutcome], reps: pl.DataFrame, ware
     week_of = {o.candidate.video_id: o.candidate.row.week for o in ok}
     frames = 0
     if ok:
-        staged = pl.concat([pl.read_parquet(o.staged) for o in ok], how="vertical")
-        staged = staged.with_columns(pl.col("video_id").replace_strict(week_of).alias("week"))
+        staged = _staged_frames(ok).with_columns(pl.col("video_id").replace_strict(week_of).alias("week"))
         staged = staged.sort("video_id", "frame_idx")
         frames = staged.height
         warehouse.write_part(schemas.FRAMES, schemas.to_arrow(schemas.FRAMES, staged), run_id)

@@ -183,11 +183,7 @@ SETS = Table(
     snapshot=True,
     doc="Per athlete x session x exercise x load: medians and IQR of rep metrics, fault rates.",
     columns=(
-        Column("athlete_id", pa.string(), False),
-        Column("recorded_on", pa.date32(), False),
-        Column("week", pa.string(), False),
-        Column("exercise", pa.string(), False),
-        Column("load_kg", pa.float64(), False, unit="kg"),
+        *(c for c in _IDENTITY if c.name in ("athlete_id", "recorded_on", "week", "exercise", "load_kg")),
         Column("n_sets", pa.int64(), False),
         Column("n_reps", pa.int64(), False),
         *(c for m in METRIC_COLUMNS for c in (Column(f"{m}_median", pa.float64()), Column(f"{m}_iqr", pa.float64()))),
