@@ -148,3 +148,16 @@ def test_hips_rise_first_only_where_the_knees_extend():
     for ex in ("romanian_deadlift", "good_morning", "hip_hinge_drill"):
         assert "hips_rise_first" not in _judge(ex, None, hips_rise_trunk_progress=0.0)
     assert "hips_rise_first" in _judge("deadlift", None, hips_rise_trunk_progress=0.0)
+
+
+def test_uneven_hips_from_the_hip_tilt_relative_to_the_athletes_own():
+    level, rep = hinge_rep(tilt_start=-3.0, tilt_bottom=-1.0)
+    tilted, rep2 = hinge_rep(tilt_start=-3.0, tilt_bottom=6.0)
+    base = rep_metrics(level, rep, "front")
+    assert "uneven_hips" not in rep_faults(base, P["deadlift"], None)
+    assert "uneven_hips" in rep_faults(rep_metrics(tilted, rep2, "front"), P["deadlift"], None)
+    # a camera off-front gives every rep the same tilt change: judged against the athlete's own
+    assert "uneven_hips" not in _judge("deadlift", {"hip_tilt_bottom_deg": -7.0}, hip_tilt_bottom_deg=-8.0)
+    assert "uneven_hips" in _judge("deadlift", {"hip_tilt_bottom_deg": -2.0}, hip_tilt_bottom_deg=-9.0)
+    # never from a side view
+    assert "uneven_hips" not in rep_faults(rep_metrics(tilted, rep2, "side"), P["deadlift"], None)

@@ -222,3 +222,28 @@ def test_deep_knee_hidden_behind_the_plates_is_read_from_the_hip_ankle_chord():
     # a moderately bent knee (below CHORD_MIN_DEG) is read from the landmarks as before
     sig30 = compute_signals(hinge_frames(trunk, knee_deg=30.0))
     assert np.nanmax(np.abs(sig30.knee_deg - 30.0)) < 1.0
+
+
+def test_hip_line_tilt_from_horizontal():
+    n = 120
+    df = hinge_frames(np.zeros(n), near="left")
+    # a front view: the hips 100 px apart, the athlete's left hip (image right) 10 px higher
+    df = df.with_columns(pl.lit(350.0).alias("left_hip_x"), pl.lit(250.0).alias("right_hip_x"),
+                         pl.lit(390.0).alias("left_hip_y"), pl.lit(400.0).alias("right_hip_y"))
+    sig = compute_signals(df)
+    assert np.nanmedian(sig.hip_tilt) == pytest.approx(np.degrees(np.arctan2(10.0, 100.0)), abs=0.01)
+
+
+def test_chord_knee_estimate_ignores_frames_with_a_guessed_ankle():
+    n = 300
+    trunk = slow_reps(n)
+    df = hinge_frames(trunk, knee_deg=15.0)
+    # at the bottoms the ankle is unseen (vis 0.1) and the hip landmark slides down towards it:
+    # the hip-ankle chord then says "deep knee" although the knee stays at 15 deg
+    deep = pl.Series(trunk > 55.0)
+    df = df.with_columns(
+        pl.when(deep).then(pl.col("left_hip_y") + 45.0).otherwise(pl.col("left_hip_y")).alias("left_hip_y"),
+        pl.when(deep).then(0.1).otherwise(pl.col("left_ankle_vis")).alias("left_ankle_vis"),
+    )
+    sig = compute_signals(df)
+    assert np.nanmax(sig.knee_deg[trunk > 60.0]) < 25.0  # trusting the chord there read ~61 deg

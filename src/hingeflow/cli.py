@@ -62,7 +62,7 @@ def run(
     warehouse: Path = typer.Option(..., help="Parquet warehouse folder (created if missing)"),
     runner: str = typer.Option("local", help="local (threads driving child processes)"),
     workers: int = typer.Option(None, min=1, help="videos processed at once (default: HINGEFLOW_WORKERS or 2)"),
-    analysis_fps: float = typer.Option(None, min=1, help="frames/s analysed (default 15)"),
+    analysis_fps: float = typer.Option(None, min=1, help="frames/s analysed (default: HINGEFLOW_ANALYSIS_FPS or 30)"),
 ) -> None:
     """Ingest new videos from INBOX into WAREHOUSE (idempotent)."""
     if runner != "local":

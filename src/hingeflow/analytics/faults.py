@@ -2,12 +2,12 @@
 
 Fault names are DESIGN.md's. Thresholds come from a ``Profile`` (profiles.toml, with
 sources). ``baseline`` is the athlete's light-load reference for the same exercise
-(metric -> median value, e.g. from ``breakdown.baseline_metrics``); with it, rounding and
-load drift are judged as changes against the athlete's own light-load pattern (camera
+(metric -> median value, e.g. from ``breakdown.baseline_metrics``); with it, rounding,
+load drift, lockout overextension and hip tilt are judged as changes against the athlete's own light-load pattern (camera
 placement, build and mask outline differ between athletes), otherwise absolute
 fallbacks apply.
 
-``uneven_hips`` (front view) is not emitted: ``Signals`` carries no hip-line tilt.
+``uneven_hips`` needs a front view (``hip_tilt_bottom_deg``); sagittal faults need a side view.
 """
 
 from __future__ import annotations
@@ -118,6 +118,11 @@ def rep_faults(metrics: Mapping, profile: Profile, baseline: Mapping | None = No
     add("rushed_eccentric", ds is not None and ds < p.rushed_descent_s)
     hr = _v(m, "hips_rise_trunk_progress")
     add("hips_rise_first", hr is not None and hr <= p.hips_rise_trunk_progress_max)
+    # relative to the athlete's light-load tilt where known: a camera a little off-front adds
+    # a constant perspective tilt to every rep
+    tilt = _delta(m, baseline, "hip_tilt_bottom_deg")
+    tilt = _v(m, "hip_tilt_bottom_deg") if tilt is None else tilt
+    add("uneven_hips", tilt is not None and abs(tilt) >= p.uneven_hip_tilt_deg)
     return out
 
 

@@ -22,11 +22,14 @@ rep, or ``rep.bottom`` when the trunk is not observable):
   the tempo used for ``rushed_eccentric``.
 - hips_rise_trunk_progress: fraction of the trunk's rise done when the knee has
   completed 50% of its extension (~0.5 in phase, ~0 when the hips shoot up first).
+- hip_tilt_bottom_deg (front view only): hip-line tilt at the bottom minus at the rep's
+  start, degrees, + = the athlete's left hip rose; median over a +-0.1 s window at the bottom.
 - depth_bottom: the view-independent ``vertical`` depth signal at its maximum.
 - valid_frac: fraction of the rep's frames with a person.
 
 Side view supports everything. Front and diagonal views do not show sagittal angles
-faithfully: those metrics are None with a reason; durations and depth remain.
+faithfully: those metrics are None with a reason; durations and depth remain. The hip
+tilt needs both hips apart in the image: front view only.
 """
 
 from __future__ import annotations
@@ -53,8 +56,9 @@ SAGITTAL = (
     "wrist_offset_bottom",
     "hips_rise_trunk_progress",
 )
+FRONTAL = ("hip_tilt_bottom_deg",)
 OTHER = ("eccentric_s", "concentric_s", "descent_s", "depth_bottom", "valid_frac")
-METRIC_COLUMNS: tuple[str, ...] = SAGITTAL + OTHER
+METRIC_COLUMNS: tuple[str, ...] = SAGITTAL + FRONTAL + OTHER
 
 BOTTOM_WINDOW_DEG = 5.0  # frames within this of the max lean form the bottom window
 RATIO_CAP = 50.0
@@ -188,6 +192,16 @@ def rep_metrics(sig: Signals, rep: Rep, camera_view: str = "side") -> dict:
     elif out["descent_s"] < MIN_DESCENT_S:
         out["descent_s"] = None
         reasons["descent_s"] = "implausibly fast descent (tracking glitch)"
+
+    if camera_view == "front":
+        k = max(1, int(round(0.1 * (sig.fps or 30.0))))
+        at_bottom = _nanmedian(sig.hip_tilt[max(s, b - k): min(e, b + k) + 1])
+        at_start = _nanmedian(sig.hip_tilt[s: min(e, s + k) + 1])
+        out["hip_tilt_bottom_deg"] = _f(at_bottom - at_start)
+        if out["hip_tilt_bottom_deg"] is None:
+            reasons["hip_tilt_bottom_deg"] = "signal missing (NaN) in this rep"
+    else:
+        reasons["hip_tilt_bottom_deg"] = f"{camera_view or 'side'} view: hips overlap, tilt needs a front view"
 
     if not side:
         why = VIEW_REASON.get(camera_view, f"{camera_view} view: sagittal angles not observable")

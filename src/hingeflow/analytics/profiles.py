@@ -36,6 +36,7 @@ class Profile:
     rushed_descent_s: float
     hips_rise_trunk_progress_max: float
     hips_rise_min_knee_range_deg: float
+    uneven_hip_tilt_deg: float
     weights: dict[str, float] = field(default_factory=dict)
     disabled: frozenset[str] = frozenset()
 

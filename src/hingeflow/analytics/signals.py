@@ -28,7 +28,8 @@ record (see `types.py`). Steps, all vectorised over frames:
    Segments too short for `filtfilt`'s padding are left unfiltered; when the
    cutoff is at or above the Nyquist frequency nothing is filtered.
 5. Angles and the other signals are computed from the smoothed landmarks with
-   `hingeflow.angles`; back-line measures are gap-filled and smoothed the same way.
+   `hingeflow.angles` (plus the hip line's tilt from horizontal, for front
+   views); back-line measures are gap-filled and smoothed the same way.
    Where the hip-ankle chord (law of cosines with the clip's median thigh and
    shank) puts knee flexion above `CHORD_MIN_DEG`, the knee angle is at least
    that: at a deadlift's bottom the knee landmark sits behind the bar and plates
@@ -247,13 +248,14 @@ def _unswap_legs(flat: np.ndarray, ok: np.ndarray) -> np.ndarray:
     return swapped
 
 
-def _fix_leg_outliers(t: np.ndarray, flat: np.ndarray, ok: np.ndarray, side: str) -> None:
+def _fix_leg_outliers(t: np.ndarray, flat: np.ndarray, ok: np.ndarray, side: str) -> np.ndarray:
     """In place: interpolate implausible near-side knee/ankle positions from neighbouring frames.
 
     A knee whose thigh (hip-knee) length, or an ankle whose shank (knee-ankle)
     length, departs from the clip's median by more than `SEGMENT_TOL` is a
     landmark latched onto something else (hands, plate, the other leg); the
     segments are rigid and, in a side view, stay in the image plane.
+    Returns the mask of frames whose ankle was replaced.
     """
     def seg_len(a: int, b: int) -> np.ndarray:
         return np.hypot(flat[:, 2 * a] - flat[:, 2 * b], flat[:, 2 * a + 1] - flat[:, 2 * b + 1])
@@ -263,6 +265,7 @@ def _fix_leg_outliers(t: np.ndarray, flat: np.ndarray, ok: np.ndarray, side: str
     # ANKLE_WIN_S, longer than twice the typical mislabelled run) is an outlier
     S = seg_len(ik, ia)
     fin = ok & np.isfinite(S) & np.isfinite(flat[:, 2 * ia]) & np.isfinite(flat[:, 2 * ia + 1])
+    ankle_bad = np.zeros(len(t), dtype=bool)
     if fin.sum() >= 10 and len(t) > 1:
         dt = float(np.median(np.diff(t)))
         size = int(round(ANKLE_WIN_S / dt)) | 1 if dt > 0 else 1
@@ -275,6 +278,7 @@ def _fix_leg_outliers(t: np.ndarray, flat: np.ndarray, ok: np.ndarray, side: str
             bad = np.zeros(len(t), dtype=bool)
             bad[idx[dev > ANKLE_TOL * ref]] = True
             _interp_rows(t, flat, bad, fin & ~bad, ia)
+            ankle_bad |= bad
     for a, b in ((ih, ik), (ik, ia)):  # thigh first: a fixed knee makes the shank test fair
         L = seg_len(a, b)
         fin = ok & np.isfinite(L)
@@ -285,6 +289,9 @@ def _fix_leg_outliers(t: np.ndarray, flat: np.ndarray, ok: np.ndarray, side: str
             continue
         bad = fin & (np.abs(L / ref - 1.0) > SEGMENT_TOL)
         _interp_rows(t, flat, bad, fin & ~bad, b)
+        if b == ia:
+            ankle_bad |= bad
+    return ankle_bad
 
 
 def _deep_knee_from_chord(knee: np.ndarray, h: np.ndarray, k: np.ndarray, a: np.ndarray,
@@ -307,7 +314,7 @@ def _deep_knee_from_chord(knee: np.ndarray, h: np.ndarray, k: np.ndarray, a: np.
         return knee
     c = np.clip((Tm ** 2 + Sm ** 2 - D ** 2) / (2 * Tm * Sm), -1.0, 1.0)
     chord = 180.0 - np.degrees(np.arccos(c))
-    deep = np.isfinite(chord) & (chord > CHORD_MIN_DEG)
+    deep = valid & np.isfinite(chord) & (chord > CHORD_MIN_DEG)
     return np.where(deep, np.fmax(knee, chord), knee)
 
 
@@ -364,15 +371,18 @@ def compute_signals(frames: pl.DataFrame, cutoff_hz: float = 4.0) -> Signals:
                 flat[ok & ~good, j] = np.interp(t[ok & ~good], t[good], flat[good, j])
     # near-side leg landmarks MediaPipe is unsure of (vis < LOW_VIS: typically the
     # ankle latched onto the hands or the plate at the bottom) are treated as missing
+    ankle_guessed = np.zeros(n, dtype=bool)
     for nm in (f"{side}_{j}" for j in _LEG):
         j = _COL[nm]
         low = ok & ~(vis[:, j] >= LOW_VIS)
+        if nm.endswith("_ankle"):
+            ankle_guessed |= low
         good = ok & ~low & np.isfinite(flat[:, 2 * j]) & np.isfinite(flat[:, 2 * j + 1])
         if low.any() and good.sum() >= 2:
             for c in (2 * j, 2 * j + 1):
                 flat[low, c] = np.interp(t[low], t[good], flat[good, c])
     _unswap_legs(flat, ok)
-    _fix_leg_outliers(t, flat, ok, side)
+    ankle_guessed |= _fix_leg_outliers(t, flat, ok, side)
     flat, valid = fill_gaps(t, flat, ok)
 
     # hard cuts: hip midpoint jumps between consecutive valid frames
@@ -404,7 +414,7 @@ def compute_signals(frames: pl.DataFrame, cutoff_hz: float = 4.0) -> Signals:
     with np.errstate(invalid="ignore", divide="ignore"):
         trunk = angles.trunk_angle_deg(hip_mid, sh_mid, facing)
         knee = angles.flexion_deg(h_, k_, a_)
-        knee = _deep_knee_from_chord(knee, h_, k_, a_, valid)
+        knee = _deep_knee_from_chord(knee, h_, k_, a_, valid & ~ankle_guessed)
         hip = angles.flexion_deg(s_, h_, k_)
         neck = _signed_dir_deg(ear_mid - sh_mid, facing) - _signed_dir_deg(sh_mid - hip_mid, facing)
         neck = (neck + 180.0) % 360.0 - 180.0
@@ -412,6 +422,8 @@ def compute_signals(frames: pl.DataFrame, cutoff_hz: float = 4.0) -> Signals:
         thigh = np.linalg.norm(h_ - k_, axis=1)
         height = ank_mid[:, 1] - sh_mid[:, 1]  # shoulder height above the ankles, px
         midfoot = (p(f"{side}_heel") + p(f"{side}_foot_index")) / 2
+        d_hip = p("right_hip") - p("left_hip")  # image y grows downwards
+        hip_tilt = np.degrees(np.arctan2(d_hip[:, 1], np.abs(d_hip[:, 0])))
         wrist = p(f"{side}_wrist")
 
     # shots: pieces between hard cuts and long dropouts, each with its own standing reference
@@ -470,7 +482,7 @@ def compute_signals(frames: pl.DataFrame, cutoff_hz: float = 4.0) -> Signals:
         return np.where(vok, lowpass_segments(v, vok, fps, cutoff_hz, breaks), np.nan)
 
     nanv = ~valid
-    for arr_ in (trunk, knee, hip, neck):
+    for arr_ in (trunk, knee, hip, neck, hip_tilt):
         arr_[nanv] = np.nan
 
     return Signals(
@@ -486,6 +498,7 @@ def compute_signals(frames: pl.DataFrame, cutoff_hz: float = 4.0) -> Signals:
         hip_back=hip_back,
         hip_down=hip_down,
         wrist_offset=wrist_off,
+        hip_tilt=hip_tilt,
         vertical=vertical,
         facing=int(facing),
         side=side,

@@ -35,7 +35,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from .clip import ARM_MODE, ClipSpec, ClipTruth, clip_truth, plan_clip, render_clip
+from .clip import (ARM_MODE, DRIFT_FRAC, INCOMPLETE_DEG, OVEREXT_DEG, ROUNDED_DEG, RUSHED_ECC_S, SQUAT_KNEE_DEG,
+                   ClipSpec, ClipTruth, clip_truth, plan_clip, render_clip)
 from .kinematics import BodyModel, RepSpec
 from .render import Look, Scene
 
@@ -106,6 +107,7 @@ class Athlete:
     lockout_style: str  # "overextend" | "soft" | "clean"
     squatter: bool
     hips_rise_first: bool
+    rushes: bool  # lowers too fast above the breakdown load
     rounding_max_deg: float
     drift_max_frac: float
 
@@ -187,6 +189,7 @@ def make_athlete(i: int, rng: np.random.Generator) -> Athlete:
         lockout_style=("overextend", "soft", "clean")[i % 3],
         squatter=bool(i % 4 == 1),
         hips_rise_first=bool(i % 3 == 2),
+        rushes=bool(i % 4 in (1, 2)),
         rounding_max_deg=float(rng.uniform(13, 20)),
         drift_max_frac=float(rng.uniform(0.3, 0.45)),
     )
@@ -199,34 +202,58 @@ def severity(load_kg: float, breakdown_kg: float, step_kg: float) -> float:
     return float(np.clip(0.4 + 0.6 * (load_kg - breakdown_kg) / (2 * step_kg), 0.0, 1.0))
 
 
+# Faults are *injected*: above the breakdown load a rep of an athlete with that trait shows
+# the fault clearly, at least this far past the truth-label threshold (clip.py), and grows
+# with severity; a clean rep stays well inside it. Truth labels on values within the 2D
+# measurement noise of a threshold would be coin tosses, so none are generated.
+KNEE_MARGIN_DEG = 8.0  # squatting: knee flexion above SQUAT_KNEE_DEG
+ROUNDING_MARGIN_DEG = 3.0  # rounded back: spine flexion above ROUNDED_DEG (clean reps ~2 deg)
+TRUNK_TOP_MARGIN_DEG = 3.0  # overextension below OVEREXT_DEG / incomplete lockout above INCOMPLETE_DEG
+DRIFT_MARGIN = 0.08  # load drift above DRIFT_FRAC thigh lengths (clean ~0.05)
+RUSHED_MARGIN_S = 0.15  # rushed lowering below RUSHED_ECC_S (clean ~1.2 s)
+
+
 def rep_for_load(ex: str, a: Athlete, s: float, rng: np.random.Generator) -> RepSpec:
-    """Rep parameters for fault severity ``s`` (0 clean .. 1 worst), small seeded jitter."""
+    """Rep parameters for fault severity ``s`` (0 clean, 0.4..1 above the breakdown load).
+
+    Each of the athlete's fault traits is injected with a margin past its truth-label
+    threshold when ``s > 0`` (see the margins above); small seeded jitter on everything.
+    """
     tb, kb, kt, ecc, conc, pb, pt = BASE[ex]
     j = lambda sd: float(rng.normal(0.0, sd))  # noqa: E731
+    bad = s > 0
     knee_b = kb + j(2.0)
-    if a.squatter and ex != "deadlift":
-        knee_b += 32.0 * s
+    trunk_b = tb + j(2.0)
+    if bad and a.squatter and ex != "deadlift":
+        knee_b = SQUAT_KNEE_DEG[ex] + KNEE_MARGIN_DEG + 12.0 * s + j(1.0)
+        trunk_b -= 8.0 * s
     trunk_top = j(0.8)
     if a.lockout_style == "overextend":
-        trunk_top += -2.0 - 12.0 * s
+        trunk_top += -2.0 if not bad else OVEREXT_DEG - TRUNK_TOP_MARGIN_DEG - 4.0 * s
     elif a.lockout_style == "soft":
-        trunk_top += 2.0 + 14.0 * s
+        trunk_top += 2.0 if not bad else INCOMPLETE_DEG + TRUNK_TOP_MARGIN_DEG + 4.0 * s
+    rounding = 2.0 + j(0.7)
+    if bad:
+        rounding = ROUNDED_DEG + ROUNDING_MARGIN_DEG + (a.rounding_max_deg - 13.0) * s + j(0.7)
     drift = 0.0
     if ARM_MODE[ex] == "hang":
-        drift = 0.05 + a.drift_max_frac * s + j(0.02)
+        drift = 0.05 + j(0.02) if not bad else DRIFT_FRAC + DRIFT_MARGIN + (a.drift_max_frac - 0.3) * s + j(0.02)
+    eccentric = ecc * (1 + j(0.04))
+    if bad and a.rushes and ex != "kettlebell_swing":
+        eccentric = RUSHED_ECC_S - RUSHED_MARGIN_S - 0.1 * s + j(0.02)
     return RepSpec(
-        trunk_bottom_deg=tb + j(2.0) - (8.0 * s if a.squatter and ex != "deadlift" else 0.0),
+        trunk_bottom_deg=trunk_b,
         knee_bottom_deg=max(knee_b, 6.0),
         knee_top_deg=max(kt + j(1.0), 2.0),
         trunk_top_deg=trunk_top,
-        rounding_bottom_deg=max(2.0 + (a.rounding_max_deg - 2.0) * s + j(0.7), 0.0),
+        rounding_bottom_deg=max(rounding, 0.0),
         rounding_top_deg=0.0,
         drift_frac=drift,
-        eccentric_s=ecc * (1.0 - 0.5 * s) * (1 + j(0.04)) if ex != "kettlebell_swing" else ecc,
+        eccentric_s=eccentric,
         concentric_s=conc * (1 + j(0.04)),
         pause_bottom_s=pb,
         pause_top_s=pt,
-        hips_rise_first=bool(a.hips_rise_first and ex == "deadlift" and s >= 0.6),
+        hips_rise_first=bool(a.hips_rise_first and ex == "deadlift" and bad),
     )
 
 
