@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from hingeflow.analytics.metrics import METRIC_COLUMNS, SAGITTAL, descent_time, rep_metrics
+from hingeflow.analytics.metrics import METRIC_COLUMNS, SAGITTAL, descent_time, lockout_index, rep_metrics
 from hingeflow.analytics.types import Rep, Signals
 
 FIELDS = ("trunk_deg", "knee_deg", "hip_deg", "chord_ratio", "neck_deg", "back_bulge", "back_bend",
@@ -19,9 +19,10 @@ def make_signals(t_s: np.ndarray, **arrays) -> Signals:
     n = len(t_s)
     kw = {f: np.asarray(arrays.pop(f), dtype=float) if f in arrays else np.full(n, np.nan) for f in FIELDS}
     valid = np.asarray(arrays.pop("valid", np.ones(n, bool)), dtype=bool)
+    tracked = np.asarray(arrays.pop("tracked", np.ones(n, bool)), dtype=bool)
     fps = float(arrays.pop("fps", 1.0 / np.median(np.diff(t_s))))
     assert not arrays, f"unknown fields {sorted(arrays)}"
-    return Signals(t_s=np.asarray(t_s, float), valid=valid, facing=1, side="left", fps=fps, **kw)
+    return Signals(t_s=np.asarray(t_s, float), valid=valid, tracked=tracked, facing=1, side="left", fps=fps, **kw)
 
 
 def _ease(u):
@@ -117,6 +118,22 @@ def test_front_view_nulls_sagittal_with_reason(view):
     assert m["descent_s"] == pytest.approx(0.713 * 1.2, abs=0.03)
 
 
+def test_rep_with_the_lower_body_lost_has_no_sagittal_metrics():
+    sig, rep = hinge_rep()
+    seen = np.ones(len(sig.t_s), bool)
+    seen[rep.bottom - 12: rep.bottom + 12] = False  # ~0.8 s of a 2.6 s rep around the bottom
+    lost = make_signals(sig.t_s, tracked=seen, **{f: getattr(sig, f) for f in FIELDS})
+    m = rep_metrics(lost, rep, "side")
+    assert m["untracked_frac"] == pytest.approx(24 / (rep.end - rep.start + 1), abs=1e-9)
+    for k in SAGITTAL + ("descent_s",):
+        assert m[k] is None and "tracking lost" in m["null_reasons"][k]
+    assert m["eccentric_s"] is not None and m["depth_bottom"] is not None
+    # a short unseen stretch (a few frames) is tolerated
+    seen[rep.bottom - 12: rep.bottom + 6] = True
+    ok = rep_metrics(make_signals(sig.t_s, tracked=seen, **{f: getattr(sig, f) for f in FIELDS}), rep, "side")
+    assert ok["trunk_angle_bottom_deg"] is not None
+
+
 def test_hip_tilt_change_in_front_view_only():
     sig, rep = hinge_rep(tilt_start=-3.0, tilt_bottom=5.0)  # a constant -3 deg camera tilt, +8 deg in the rep
     assert rep_metrics(sig, rep, "front")["hip_tilt_bottom_deg"] == pytest.approx(8.0, abs=0.2)
@@ -143,3 +160,16 @@ def test_descent_time_linear():
     assert descent_time(t, t * 50) == pytest.approx(0.9, abs=1e-6)
     assert math.isnan(descent_time(t, np.zeros(101)))
 
+
+
+def test_lockout_of_a_last_rep_that_runs_on_into_standing_up():
+    # a soft 16 deg lockout reached at the end of the pull, then straight on to upright (set over)
+    t = np.arange(0, 2.0, 1 / 30)
+    rise = 70 - 54 * _ease(t / 1.0)  # 70 -> 16 deg in 1 s
+    after = 16 - 16 * _ease((t - 1.0) / 0.5)  # then 16 -> 0 in 0.5 s
+    trunk = np.where(t <= 1.0, rise, after)
+    i = lockout_index(trunk)
+    assert trunk[i] == pytest.approx(16.0, abs=2.0)
+    # with a pause at the top the lockout is the most extended angle, as before
+    held = np.where(t <= 1.0, 70 - 72 * _ease(t / 1.0), -2.0)
+    assert held[lockout_index(held)] == pytest.approx(-2.0, abs=0.01)

@@ -37,7 +37,7 @@ def make_sig(t: np.ndarray, trunk: np.ndarray, vertical: np.ndarray | None = Non
     valid = np.isfinite(trunk) | np.isfinite(vertical)
     return Signals(t_s=t, valid=valid, trunk_deg=trunk, knee_deg=nan, hip_deg=nan, chord_ratio=nan,
                    neck_deg=nan, back_bulge=nan, back_bend=nan, hip_back=nan, hip_down=nan,
-                   wrist_offset=nan, hip_tilt=nan, vertical=vertical, facing=1, side="left", fps=fps)
+                   wrist_offset=nan, hip_tilt=nan, tracked=np.ones(n, bool), vertical=vertical, facing=1, side="left", fps=fps)
 
 
 def reps_plan(n_reps: int, depth: float = 70.0, ecc: float = 1.2, conc: float = 0.9, pause_bottom: float = 0.2,

@@ -247,3 +247,16 @@ def test_chord_knee_estimate_ignores_frames_with_a_guessed_ankle():
     )
     sig = compute_signals(df)
     assert np.nanmax(sig.knee_deg[trunk > 60.0]) < 25.0  # trusting the chord there read ~61 deg
+
+
+def test_tracking_check_flags_unseen_legs_and_an_upright_deep_squat():
+    n = 300
+    trunk = slow_reps(n)
+    sig = compute_signals(hinge_frames(trunk, knee_deg=15.0))
+    assert sig.tracked.all()
+    unseen = hinge_frames(trunk, knee_deg=15.0).with_columns(pl.lit(0.1).alias("left_knee_vis"), pl.lit(0.1).alias("left_ankle_vis"))
+    assert not compute_signals(unseen).tracked.any()
+    collapsed = compute_signals(hinge_frames(np.zeros(n), knee_deg=120.0, far_knee_deg=120.0))
+    assert not collapsed.tracked.any()  # knees at 120 deg under a vertical trunk
+    leaning = compute_signals(hinge_frames(np.full(n, 35.0), knee_deg=120.0, far_knee_deg=120.0))
+    assert leaning.tracked.all()  # a squat leans forward: fine

@@ -64,3 +64,18 @@ def test_snapshot_tables_show_the_newest_run_only(tmp_path):
     assert wh.read(snap).height == 2
     assert len(wh.drop_old_snapshots(snap)) == 1
     assert wh.read(snap).height == 2
+
+
+def test_parts_written_before_a_column_was_added_read_it_as_null(tmp_path):
+    import dataclasses
+
+    wh = Warehouse(tmp_path)
+    old = dataclasses.replace(schemas.QUARANTINE, columns=tuple(c for c in schemas.QUARANTINE.columns if c.name != "stage"))
+    rows = quarantine_rows(2)
+    wh.write_part(old, schemas.to_arrow(old, [{k: v for k, v in r.items() if k != "stage"} for r in rows]), "r1")
+    wh.write_part(schemas.QUARANTINE, schemas.to_arrow(schemas.QUARANTINE, quarantine_rows(1)), "r2")
+    wh.commit("r1", {})
+    wh.commit("r2", {})
+    got = wh.read(schemas.QUARANTINE)
+    assert got.height == 3 and got.columns == schemas.QUARANTINE.names
+    assert got["stage"].null_count() == 2 and got["stage"].drop_nulls().to_list() == ["manifest"]

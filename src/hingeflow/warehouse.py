@@ -83,11 +83,18 @@ class Warehouse:
         return old
 
     def read(self, table: Table, columns: list[str] | None = None) -> pl.DataFrame:
-        """All committed rows of a table (partition columns restored), or an empty frame."""
+        """All committed rows of a table (partition columns restored), or an empty frame.
+
+        Columns the contract gained after older parts were written read as nulls there
+        (additive schema evolution); columns the contract no longer has are ignored.
+        """
         files = self.part_files(table)
+        empty = pl.from_arrow(table.schema.empty_table())
         if not files:
-            return pl.from_arrow(table.schema.empty_table()).select(columns or table.names)
-        lf = pl.scan_parquet(files, hive_partitioning=table.partition_by is not None)
+            return empty.select(columns or table.names)
+        stored = {k: v for k, v in empty.schema.items() if k != table.partition_by}
+        lf = pl.scan_parquet(files, schema=stored, missing_columns="insert", extra_columns="ignore",
+                             hive_partitioning=table.partition_by is not None)
         return lf.select(columns or table.names).collect()
 
     def write_part(self, table: Table, data: pa.Table, run_id: str) -> list[Path]:

@@ -139,7 +139,7 @@ def form_score(metrics: Mapping, faults: list[str], profile: Profile) -> float:
 
 
 def confidence(sig: Signals, rep: Rep, camera_view: str = "side") -> float:
-    """0..1: fraction of valid frames x view factor x signal quality (residual jitter).
+    """0..1: fraction of valid frames (side view: with the near leg seen) x view factor x signal quality.
 
     View factor: side 1.0, diagonal 0.6, front 0.4 (2D errors grow quickly away from
     side-on, coaching-criteria "Measurement accuracy"). Quality: exp(-j / 1 deg) with j the
@@ -152,6 +152,8 @@ def confidence(sig: Signals, rep: Rep, camera_view: str = "side") -> float:
     if valid.size == 0:
         return 0.0
     frac = float(valid.mean())
+    if (camera_view or "side") == "side":  # side-view angles need the near leg in sight
+        frac *= float(np.asarray(sig.tracked[s:e], dtype=bool)[valid].mean()) if valid.any() else 0.0
     view = VIEW_FACTOR.get(camera_view or "side", 0.4)
     if (camera_view or "side") == "side":
         series = (sig.trunk_deg[s:e], sig.knee_deg[s:e])

@@ -6,8 +6,11 @@
 rep, or ``rep.bottom`` when the trunk is not observable):
 
 - trunk_angle_bottom_deg: maximum forward lean within the rep.
-- trunk_angle_top_deg: lockout = the most extended trunk angle reached between the
-  bottom and the end of the rep (negative = leaning back past vertical).
+- trunk_angle_top_deg: lockout = the most extended trunk angle of the rise, up to where
+  the rising speed first falls below ``LOCKOUT_SLOW`` of its peak or dips below
+  ``LOCKOUT_DIP`` of it (the end of the pull; a set's last rep may run on into standing
+  up straight after the set), negative =
+  leaning back past vertical.
 - knee_flexion_bottom_deg / knee_flexion_top_deg: near-side knee flexion at the bottom
   and at the lockout frame; hip_flexion_bottom_deg: maximum hip flexion in the rep.
 - chord_shortening_pct: 100 * (1 - shoulder-hip distance / standing distance) at the
@@ -26,6 +29,11 @@ rep, or ``rep.bottom`` when the trunk is not observable):
   start, degrees, + = the athlete's left hip rose; median over a +-0.1 s window at the bottom.
 - depth_bottom: the view-independent ``vertical`` depth signal at its maximum.
 - valid_frac: fraction of the rep's frames with a person.
+- untracked_frac: fraction of the rep's person frames that fail the tracking check
+  (``Signals.tracked``: near knee and ankle unseen, or an impossible upright deep squat).
+  Above ``MAX_UNTRACKED`` the tracker has lost the athlete (on fast, deep synthetic folds it
+  misplaces hips and shoulders by a trunk length while reporting them as visible), so every
+  sagittal metric of the rep, and the descent time, is None with that reason.
 
 Side view supports everything. Front and diagonal views do not show sagittal angles
 faithfully: those metrics are None with a reason; durations and depth remain. The hip
@@ -57,9 +65,11 @@ SAGITTAL = (
     "hips_rise_trunk_progress",
 )
 FRONTAL = ("hip_tilt_bottom_deg",)
-OTHER = ("eccentric_s", "concentric_s", "descent_s", "depth_bottom", "valid_frac")
+OTHER = ("eccentric_s", "concentric_s", "descent_s", "depth_bottom", "valid_frac", "untracked_frac")
 METRIC_COLUMNS: tuple[str, ...] = SAGITTAL + FRONTAL + OTHER
 
+LOCKOUT_SLOW = 0.15  # the rise ends where its speed first drops below this fraction of its peak ...
+LOCKOUT_DIP = 0.4  # ... or has a local minimum below this fraction (it runs on into standing up)
 BOTTOM_WINDOW_DEG = 5.0  # frames within this of the max lean form the bottom window
 RATIO_CAP = 50.0
 HIPS_RISE_MIN_KNEE_RANGE = 15.0  # deg; below this the knee barely moves (an RDL): test moot
@@ -67,6 +77,7 @@ MIN_HIP_DOWN = 0.02
 # a controlled or even rushed hinge lowering takes well over this (5%-95% of depth); a faster
 # read is a tracking jump (the depth signal stepping within a few frames), not a tempo
 MIN_DESCENT_S = 0.25  # thigh lengths; below this the hips did not drop at all
+MAX_UNTRACKED = 0.3  # fraction of a rep's frames without the near knee/ankle beyond which tracking is lost
 
 VIEW_REASON = {
     "front": "front view: sagittal angles not observable",
@@ -107,8 +118,8 @@ def _crossing_time(t: np.ndarray, p: np.ndarray, level: float, first: bool) -> f
     return float(t[i - 1] + w * (t[i] - t[i - 1]))
 
 
-def descent_time(t: np.ndarray, depth: np.ndarray) -> float:
-    """Seconds between 5% and 95% of the way from the first to the last sample of ``depth``."""
+def descent_time(t: np.ndarray, depth: np.ndarray, lo: float = 0.05, hi: float = 0.95) -> float:
+    """Seconds between ``lo`` and ``hi`` of the way from the first to the last sample of ``depth``."""
     ok = np.isfinite(depth)
     if ok.sum() < 3:
         return math.nan
@@ -117,12 +128,35 @@ def descent_time(t: np.ndarray, depth: np.ndarray) -> float:
     if not d1 - d0 > 1e-9:
         return math.nan
     p = (d - d0) / (d1 - d0)
-    t95 = _crossing_time(t, p, 0.95, first=True)
+    t95 = _crossing_time(t, p, hi, first=True)
     if not math.isfinite(t95):
         return math.nan
     before = t <= t95
-    t05 = _crossing_time(t[before], p[before], 0.05, first=False)
+    t05 = _crossing_time(t[before], p[before], lo, first=False)
     return t95 - t05 if math.isfinite(t05) else math.nan
+
+
+def lockout_index(trunk: np.ndarray) -> int:
+    """Index of the lockout in ``trunk`` (deg, the rise from the bottom onwards).
+
+    The most extended angle up to where the rising speed first drops below
+    ``LOCKOUT_SLOW`` of its peak or has a local minimum below ``LOCKOUT_DIP`` of it;
+    the smallest angle overall when it never slows.
+    """
+    x = np.where(np.isfinite(trunk), trunk, np.inf)
+    if x.size < 3 or not np.isfinite(x).any():
+        return int(x.argmin())
+    speed = -np.diff(np.where(np.isfinite(trunk), trunk, np.nan))
+    speed = np.where(np.isfinite(speed), speed, 0.0)
+    peak = int(speed.argmax())
+    if not speed[peak] > 0:
+        return int(x.argmin())
+    sp = speed[peak:]
+    dip = np.zeros(sp.size, dtype=bool)  # a local minimum of the speed well below the peak
+    dip[1:-1] = (sp[1:-1] <= sp[:-2]) & (sp[1:-1] < sp[2:]) & (sp[1:-1] < LOCKOUT_DIP * sp[0])
+    slow = np.flatnonzero((sp < LOCKOUT_SLOW * sp[0]) | dip)
+    stop = peak + int(slow[0]) + 1 if slow.size else x.size
+    return int(x[:stop + 1].argmin())
 
 
 def rise_progress_at_knee(knee: np.ndarray, trunk: np.ndarray, knee_frac: float = 0.5,
@@ -164,6 +198,8 @@ def rep_metrics(sig: Signals, rep: Rep, camera_view: str = "side") -> dict:
 
     valid = np.asarray(sig.valid[sl], dtype=bool)
     out["valid_frac"] = float(valid.mean()) if valid.size else 0.0
+    seen = np.asarray(sig.tracked[sl], dtype=bool)[valid]
+    out["untracked_frac"] = float(1.0 - seen.mean()) if seen.size else None
     out["eccentric_s"] = float(t[b] - t[s])
     out["concentric_s"] = float(t[e] - t[b])
     vert = sig.vertical[sl]
@@ -203,8 +239,15 @@ def rep_metrics(sig: Signals, rep: Rep, camera_view: str = "side") -> dict:
     else:
         reasons["hip_tilt_bottom_deg"] = f"{camera_view or 'side'} view: hips overlap, tilt needs a front view"
 
+    unseen = out["untracked_frac"]
     if not side:
         why = VIEW_REASON.get(camera_view, f"{camera_view} view: sagittal angles not observable")
+    elif unseen is not None and unseen > MAX_UNTRACKED:
+        why = f"pose tracking lost in {100 * unseen:.0f}% of the rep (leg unseen or impossible pose)"
+        out["descent_s"], reasons["descent_s"] = None, why
+    else:
+        why = None
+    if why is not None:
         for m in SAGITTAL:
             reasons[m] = why
         out["null_reasons"] = reasons
@@ -212,8 +255,7 @@ def rep_metrics(sig: Signals, rep: Rep, camera_view: str = "side") -> dict:
 
     if have_trunk:
         out["trunk_angle_bottom_deg"] = tmax
-        conc = np.where(np.isfinite(trunk[bi - s:]), trunk[bi - s:], np.inf)
-        li = bi + int(conc.argmin())
+        li = bi + lockout_index(trunk[bi - s:])
         out["trunk_angle_top_deg"] = _f(float(sig.trunk_deg[li]))
     else:
         li = e

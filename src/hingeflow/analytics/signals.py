@@ -34,7 +34,12 @@ record (see `types.py`). Steps, all vectorised over frames:
    shank) puts knee flexion above `CHORD_MIN_DEG`, the knee angle is at least
    that: at a deadlift's bottom the knee landmark sits behind the bar and plates
    and reads ~10-20 deg too straight (`_deep_knee_from_chord`).
-6. Standing reference (for chord_ratio, hip_back, hip_down, vertical): the
+6. Tracking check (`Signals.tracked`): a frame counts as tracked when the near knee or
+   ankle is seen (visibility >= `LOW_VIS`) and the pose is physically possible: a knee
+   bent past `IMPLAUSIBLE_KNEE_DEG` under a trunk within `IMPLAUSIBLE_TRUNK_DEG` of
+   vertical is not (on fast, deep synthetic folds MediaPipe's tracker collapses the
+   figure into such an upright squat while reporting the landmarks as visible).
+7. Standing reference (for chord_ratio, hip_back, hip_down, vertical): the
    median over the most upright frames — those whose shoulders stand highest
    above the ankles relative to the clip's range and whose trunk is leaning
    least (rank sum, best `STANDING_FRAC` = 15%) — computed per shot (clip
@@ -68,6 +73,9 @@ ANKLE_TOL = 0.2  # ankle further than this (shank lengths) from its running medi
 CHORD_MIN_DEG = 50.0  # hip-ankle chord knee estimate counts only above this flexion
 SWAP_RATIO = 0.5  # left/right lower legs are un-swapped when crosswise pairing moves them less than this ...
 SWAP_MIN_JUMP = 0.3  # ... and the straight pairing jumps by more than this many shank lengths
+IMPLAUSIBLE_KNEE_DEG = 105.0  # a knee bent past this ...
+IMPLAUSIBLE_TRUNK_DEG = 10.0  # ... under a trunk within this of vertical is not a real pose (real knee-dominant
+# kettlebell deadlifts lean 10-20 deg at 100-130 deg of knee; collapsed tracks 0-10 deg)
 SEGMENT_TOL = 0.25  # thigh/shank length departing from the clip median by more: landmark outlier
 
 _USED = (
@@ -372,6 +380,7 @@ def compute_signals(frames: pl.DataFrame, cutoff_hz: float = 4.0) -> Signals:
     # near-side leg landmarks MediaPipe is unsure of (vis < LOW_VIS: typically the
     # ankle latched onto the hands or the plate at the bottom) are treated as missing
     ankle_guessed = np.zeros(n, dtype=bool)
+    legs_seen = ok & ((vis[:, _COL[f"{side}_knee"]] >= LOW_VIS) | (vis[:, _COL[f"{side}_ankle"]] >= LOW_VIS))
     for nm in (f"{side}_{j}" for j in _LEG):
         j = _COL[nm]
         low = ok & ~(vis[:, j] >= LOW_VIS)
@@ -481,6 +490,11 @@ def compute_signals(frames: pl.DataFrame, cutoff_hz: float = 4.0) -> Signals:
         v, vok = fill_gaps(t, v, good)
         return np.where(vok, lowpass_segments(v, vok, fps, cutoff_hz, breaks), np.nan)
 
+    # tracking check: the near leg seen, and not a knee bent past 105 deg under an upright trunk
+    # (no hinge or squat balances like that; MediaPipe's tracker collapses a fast deep fold into it)
+    with np.errstate(invalid="ignore"):
+        folded_upright = (knee > IMPLAUSIBLE_KNEE_DEG) & (np.abs(trunk) < IMPLAUSIBLE_TRUNK_DEG)
+    tracked = legs_seen & ~folded_upright
     nanv = ~valid
     for arr_ in (trunk, knee, hip, neck, hip_tilt):
         arr_[nanv] = np.nan
@@ -499,6 +513,7 @@ def compute_signals(frames: pl.DataFrame, cutoff_hz: float = 4.0) -> Signals:
         hip_down=hip_down,
         wrist_offset=wrist_off,
         hip_tilt=hip_tilt,
+        tracked=tracked,
         vertical=vertical,
         facing=int(facing),
         side=side,

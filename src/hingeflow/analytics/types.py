@@ -28,6 +28,7 @@ class Signals:
     hip_down: np.ndarray  # hip vertical drop from its standing position / thigh length (+ = lower)
     wrist_offset: np.ndarray  # wrist horizontal offset from mid-foot, + forward (facing side), / thigh length
     hip_tilt: np.ndarray  # hip line from horizontal, deg, + = athlete's left hip higher (front views; meaningless side-on)
+    tracked: np.ndarray  # bool: near knee or ankle seen (visibility >= LOW_VIS) and the pose plausible (see signals)
     vertical: np.ndarray  # view-independent depth signal in [0, ~1]: 0 standing, larger = lower (for front/diagonal views)
     facing: int  # +1 athlete faces image right, -1 left
     side: str  # near side used: 'left' | 'right'
