@@ -56,6 +56,20 @@ def match(truth: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
                                       "descent_s": pl.Float64})
 
 
+def print_precision_recall(m: pl.DataFrame) -> None:
+    """Per fault: true and predicted counts, precision, recall (lists ``true_faults``/``faults``)."""
+    print("fault                  true  pred    TP  precision recall")
+    for f in FAULTS:
+        t = m["true_faults"].list.contains(f)
+        p = m["faults"].list.contains(f)
+        tp, nt, npred = int((t & p).sum()), int(t.sum()), int(p.sum())
+        if nt == 0 and npred == 0:
+            continue
+        prec = f"{tp / npred:9.2f}" if npred else "        -"
+        rec = f"{tp / nt:6.2f}" if nt else "     -"
+        print(f"{f:22s} {nt:5d} {npred:5d} {tp:5d}  {prec} {rec}")
+
+
 def main(root: Path, reanalyse: bool = False) -> pl.DataFrame:
     wh = Warehouse(root / "warehouse")
     all_videos = wh.read(schemas.VIDEOS)
@@ -75,16 +89,7 @@ def main(root: Path, reanalyse: bool = False) -> pl.DataFrame:
     exact = int((counts["n_true"] == counts["n_found"]).sum())
     print(f"{truth.height} truth reps, {found.height} found; exact count on {exact}/{counts.height} clips; "
           f"{int(m['withheld'].sum())} reps withheld (pose tracking lost)")
-    print("fault                  true  pred    TP  precision recall")
-    for f in FAULTS:
-        t = m["true_faults"].list.contains(f)
-        p = m["faults"].list.contains(f)
-        tp, nt, npred = int((t & p).sum()), int(t.sum()), int(p.sum())
-        if nt == 0 and npred == 0:
-            continue
-        prec = f"{tp / npred:9.2f}" if npred else "        -"
-        rec = f"{tp / nt:6.2f}" if nt else "     -"
-        print(f"{f:22s} {nt:5d} {npred:5d} {tp:5d}  {prec} {rec}")
+    print_precision_recall(m)
     if "-v" in sys.argv:
         bad = m.filter(pl.col("faults").list.sort() != pl.col("true_faults").list.sort())
         with pl.Config(tbl_rows=200, fmt_str_lengths=120, tbl_width_chars=250):

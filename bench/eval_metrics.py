@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from eval_faults import print_precision_recall
+
 from hingeflow.analytics.stage import judge
 
 from hingeflow import schemas
@@ -87,17 +89,7 @@ def main(root: Path) -> pl.DataFrame:
             print(f"  corr(true rounding, {c}) = {np.corrcoef(x[ok], y[ok])[0, 1]:+.2f}; "
                   f"slope {np.polyfit(y[ok], x[ok], 1)[0]:+.3f}")
 
-    print("fault            n_true n_pred  precision recall")
-    for f in FAULTS:
-        t_ = reps["true_faults"].list.contains(f)
-        p_ = reps["faults"].list.contains(f)
-        tp = int((t_ & p_).sum())
-        nt, npred = int(t_.sum()), int(p_.sum())
-        if nt == 0 and npred == 0:
-            continue
-        prec = tp / npred if npred else float("nan")
-        rec = tp / nt if nt else float("nan")
-        print(f"{f:24s} {nt:4d} {npred:5d}   {prec:6.2f} {rec:6.2f}")
+    print_precision_recall(reps)
     if "-v" in sys.argv:
         bad = reps.filter(pl.col("faults").list.sort() != pl.col("true_faults").list.sort())
         with pl.Config(tbl_rows=200, tbl_cols=20, fmt_str_lengths=80, tbl_width_chars=250):
