@@ -135,6 +135,24 @@ def test_bottom_trunk_angle_matches_truth(reps_vs_truth):
     assert timing <= 0.3
 
 
+def test_injected_faults_found_with_precision_and_recall_of_at_least_0_9(reps_vs_truth):
+    from hingeflow.analytics.faults import FAULTS
+
+    reps, truth = reps_vs_truth
+    j = truth.join(reps, left_on=["video", "rep_index"], right_on=["truth_video", "rep_index"], suffix="_found")
+    assert j.height == truth.height == reps.height
+    injected = {f for faults in truth["faults"].to_list() for f in faults}
+    assert len(injected) >= 4  # the test gym injects several kinds of fault
+    for fault in FAULTS:
+        t = j["faults"].list.contains(fault)
+        p = j["faults_found"].list.contains(fault)
+        tp = int((t & p).sum())
+        print(f"{fault}: true {int(t.sum())} predicted {int(p.sum())} both {tp}")
+        if fault in injected:
+            assert tp >= 0.9 * int(t.sum()), f"{fault}: recall {tp}/{int(t.sum())}"
+        assert tp >= 0.9 * int(p.sum()), f"{fault}: precision {tp}/{int(p.sum())}"
+
+
 def test_breakdown_load_within_one_step(gym_run):
     import json
 
