@@ -3,9 +3,9 @@
 Fault names are DESIGN.md's. Thresholds come from a ``Profile`` (profiles.toml, with
 sources). ``baseline`` is the athlete's light-load reference for the same exercise
 (metric -> median value, e.g. from ``breakdown.baseline_metrics``); with it, rounding,
-load drift, lockout overextension and hip tilt are judged as changes against the athlete's own light-load pattern (camera
-placement, build and mask outline differ between athletes), otherwise absolute
-fallbacks apply.
+load drift, lockout overextension and hip tilt are judged as changes against the
+athlete's own light-load pattern (camera placement, build and mask outline differ
+between athletes), otherwise absolute fallbacks apply.
 
 ``uneven_hips`` needs a front view (``hip_tilt_bottom_deg``); sagittal faults need a side view.
 """

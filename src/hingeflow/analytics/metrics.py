@@ -77,7 +77,7 @@ MIN_HIP_DOWN = 0.02
 # a controlled or even rushed hinge lowering takes well over this (5%-95% of depth); a faster
 # read is a tracking jump (the depth signal stepping within a few frames), not a tempo
 MIN_DESCENT_S = 0.25  # thigh lengths; below this the hips did not drop at all
-MAX_UNTRACKED = 0.3  # fraction of a rep's frames without the near knee/ankle beyond which tracking is lost
+MAX_UNTRACKED = 0.3  # fraction of a rep's frames failing the tracking check beyond which tracking is lost
 
 VIEW_REASON = {
     "front": "front view: sagittal angles not observable",
@@ -118,8 +118,8 @@ def _crossing_time(t: np.ndarray, p: np.ndarray, level: float, first: bool) -> f
     return float(t[i - 1] + w * (t[i] - t[i - 1]))
 
 
-def descent_time(t: np.ndarray, depth: np.ndarray, lo: float = 0.05, hi: float = 0.95) -> float:
-    """Seconds between ``lo`` and ``hi`` of the way from the first to the last sample of ``depth``."""
+def descent_time(t: np.ndarray, depth: np.ndarray) -> float:
+    """Seconds between 5% and 95% of the way from the first to the last sample of ``depth``."""
     ok = np.isfinite(depth)
     if ok.sum() < 3:
         return math.nan
@@ -128,11 +128,11 @@ def descent_time(t: np.ndarray, depth: np.ndarray, lo: float = 0.05, hi: float =
     if not d1 - d0 > 1e-9:
         return math.nan
     p = (d - d0) / (d1 - d0)
-    t95 = _crossing_time(t, p, hi, first=True)
+    t95 = _crossing_time(t, p, 0.95, first=True)
     if not math.isfinite(t95):
         return math.nan
     before = t <= t95
-    t05 = _crossing_time(t[before], p[before], lo, first=False)
+    t05 = _crossing_time(t[before], p[before], 0.05, first=False)
     return t95 - t05 if math.isfinite(t05) else math.nan
 
 
@@ -146,8 +146,7 @@ def lockout_index(trunk: np.ndarray) -> int:
     x = np.where(np.isfinite(trunk), trunk, np.inf)
     if x.size < 3 or not np.isfinite(x).any():
         return int(x.argmin())
-    speed = -np.diff(np.where(np.isfinite(trunk), trunk, np.nan))
-    speed = np.where(np.isfinite(speed), speed, 0.0)
+    speed = np.nan_to_num(-np.diff(trunk), nan=0.0, posinf=0.0, neginf=0.0)  # deg/frame, + = rising
     peak = int(speed.argmax())
     if not speed[peak] > 0:
         return int(x.argmin())
