@@ -49,12 +49,12 @@ record (see `types.py`). Steps, all vectorised over frames:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import polars as pl
-from scipy.ndimage import median_filter
-from scipy.signal import butter, filtfilt
+from scipy.signal import butter, lfilter, lfilter_zi
 
 from hingeflow import angles
 from hingeflow.analytics.types import Signals
@@ -84,9 +84,56 @@ _USED = (
     "left_heel", "right_heel", "left_foot_index", "right_foot_index",
 )
 _COL = {name: i for i, name in enumerate(_USED)}
+_USED_INDEX = [INDEX[name] for name in _USED]  # their columns in the 33-landmark layout
 
 
 # ----------------------------------------------------------------------------- helpers
+
+def _kept_landmarks(side: str) -> tuple[str, ...]:
+    """Landmarks the signals read after leg cleaning: both shoulders, hips, ears and
+    ankles, and the near side's knee, heel, foot index and wrist."""
+    both = [f"{s}_{j}" for j in ("shoulder", "hip", "ear", "ankle") for s in ("left", "right")]
+    return (*both, *(f"{side}_{j}" for j in ("knee", "heel", "foot_index", "wrist")))
+
+
+def median(a: np.ndarray) -> float:
+    """`np.median` of a non-empty 1D array, with its arithmetic: the middle order statistic,
+    or (lower + upper) / 2 of the middle pair; NaN if any value is NaN. Without numpy's
+    generic reduction machinery (this runs a dozen times per video)."""
+    n = a.size
+    h = n // 2
+    if n % 2:
+        part = np.partition(a, [h, n - 1])
+        mid = part[h]
+    else:
+        part = np.partition(a, [h - 1, h, n - 1])
+        mid = (part[h - 1] + part[h]) / 2
+    return float("nan") if np.isnan(part[-1]) else float(mid)
+
+
+def nanmedian(a: np.ndarray) -> float:
+    """`np.nanmedian` of a 1D array (same value: the median of its non-NaN entries), NaN if none.
+
+    Without numpy's generic reduction machinery and all-NaN warning.
+    """
+    a = a[~np.isnan(a)]
+    return median(a) if a.size else float("nan")
+
+
+def nanmedian_cols(a: np.ndarray) -> np.ndarray:
+    """`np.nanmedian` of each column of a (m, k), in one sort: NaN where a column is all NaN.
+
+    Median of an even count = (a + b) / 2 of the middle pair, as `np.median` computes it.
+    """
+    srt = np.sort(a, axis=0)  # NaN sort last
+    cnt = (~np.isnan(a)).sum(axis=0)
+    cols = np.arange(a.shape[1])
+    lo, hi = np.maximum((cnt - 1) // 2, 0), np.maximum(cnt // 2, 0)
+    if a.shape[0] == 0:
+        return np.full(a.shape[1], np.nan)
+    med = (srt[lo, cols] + srt[hi, cols]) / 2
+    return np.where(cnt > 0, med, np.nan)
+
 
 def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and end (exclusive) indices of the runs of True in a bool array."""
@@ -108,7 +155,7 @@ def fill_gaps(t: np.ndarray, x: np.ndarray, ok: np.ndarray, max_gap_s: float = M
         return x, ok.copy()
     starts, ends = runs(~ok)
     interior = (starts > 0) & (ends < n)
-    dt = np.median(np.diff(t)) if n > 1 else 0.0
+    dt = median(np.diff(t)) if n > 1 else 0.0
     # span of the missing frames: from the last good frame to the next good one, minus one interval
     span = np.where(interior, t[np.minimum(ends, n - 1)] - t[np.maximum(starts - 1, 0)] - dt, np.inf)
     fill = interior & (span <= max_gap_s + 1e-6)
@@ -131,9 +178,59 @@ def fill_gaps(t: np.ndarray, x: np.ndarray, ok: np.ndarray, max_gap_s: float = M
     return x, newok
 
 
+def running_median(x: np.ndarray, size: int) -> np.ndarray:
+    """Centred running median of each column of x (n, k) over an odd `size` of rows.
+
+    Edges repeat the first/last row (scipy.ndimage `median_filter(..., mode="nearest")`
+    semantics, with the same values: an odd window's median is one of its elements).
+    Uses polars' sorted-window rolling median, O(n log size) instead of O(n size).
+    """
+    return running_medians([(x, size)])[0]
+
+
+def running_medians(tracks: list[tuple[np.ndarray, int] | None]) -> list[np.ndarray | None]:
+    """`running_median(x, size)` of each (x, size) in `tracks` (None stays None), one polars
+    call per distinct window size: the edge-padded columns of all tracks are consecutive
+    blocks of one series, and only windows inside a block are kept."""
+    out: list[np.ndarray | None] = [None] * len(tracks)
+    sizes = sorted({tr[1] for tr in tracks if tr is not None})
+    if any(size % 2 != 1 or size < 1 for size in sizes):
+        raise ValueError(f"running_medians: sizes must be odd and positive, got {sizes}")
+    for size in sizes:
+        members = [i for i, tr in enumerate(tracks) if tr is not None and tr[1] == size]
+        h = size // 2
+        blocks = []  # (track, column, padded block)
+        for i in members:
+            x = tracks[i][0]
+            padded = np.concatenate([np.repeat(x[:1], h, axis=0), x, np.repeat(x[-1:], h, axis=0)])
+            blocks += [(i, j, padded[:, j]) for j in range(x.shape[1])]
+        med = pl.Series(np.concatenate([b for _, _, b in blocks])).rolling_median(size).to_numpy()
+        cols: dict[int, list[np.ndarray]] = {i: [] for i in members}
+        pos = 0
+        for i, _, b in blocks:
+            cols[i].append(med[pos + size - 1:pos + len(b)])
+            pos += len(b)
+        for i in members:
+            out[i] = np.stack(cols[i], axis=1)
+    return out
+
+
 @lru_cache(maxsize=64)
-def _butter(order: int, wn: float) -> tuple[np.ndarray, np.ndarray]:
-    return butter(order, wn)
+def _butter(order: int, wn: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Butterworth low-pass (b, a) and its step-response steady state `lfilter_zi`, shape (1, order)."""
+    b, a = butter(order, wn)
+    return b, a, lfilter_zi(b, a)[None, :]
+
+
+def _filtfilt_rows(b: np.ndarray, a: np.ndarray, zi: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """scipy `filtfilt(b, a, x, axis=-1)` (method "pad", odd extension of 3 * max(len(a), len(b)))
+    of each row of x (k, m), with the same operations in the same order, minus the per-call
+    validation and the `lfilter_zi` solve (`zi` precomputed)."""
+    edge = 3 * max(len(a), len(b))
+    ext = np.concatenate((2 * x[:, :1] - x[:, edge:0:-1], x, 2 * x[:, -1:] - x[:, -2:-(edge + 2):-1]), axis=1)
+    y, _ = lfilter(b, a, ext, axis=-1, zi=zi * ext[:, :1])
+    y, _ = lfilter(b, a, y[:, ::-1], axis=-1, zi=zi * y[:, -1:])
+    return y[:, ::-1][:, edge:-edge]
 
 
 def lowpass_segments(x: np.ndarray, ok: np.ndarray, fps: float, cutoff_hz: float,
@@ -146,7 +243,7 @@ def lowpass_segments(x: np.ndarray, ok: np.ndarray, fps: float, cutoff_hz: float
     out = np.array(x, dtype=np.float64, copy=True)
     if not np.isfinite(fps) or fps <= 0 or cutoff_hz <= 0 or cutoff_hz >= fps / 2:
         return out
-    b, a = _butter(FILTER_ORDER, round(cutoff_hz / (fps / 2), 9))
+    b, a, zi = _butter(FILTER_ORDER, round(cutoff_hz / (fps / 2), 9))
     padlen = 3 * max(len(a), len(b))
     seg = np.asarray(ok, dtype=bool)
     starts, ends = runs(seg)
@@ -163,9 +260,9 @@ def lowpass_segments(x: np.ndarray, ok: np.ndarray, fps: float, cutoff_hz: float
     for s, e in zip(starts, ends):
         if e - s > padlen:
             if out.ndim == 1:
-                out[s:e] = filtfilt(b, a, out[s:e])
+                out[s:e] = _filtfilt_rows(b, a, zi, out[None, s:e])[0]
             else:  # filter along contiguous memory (time last) for speed
-                out[s:e] = filtfilt(b, a, np.ascontiguousarray(out[s:e].T), axis=-1).T
+                out[s:e] = _filtfilt_rows(b, a, zi, np.ascontiguousarray(out[s:e].T)).T
     return out
 
 
@@ -188,7 +285,7 @@ def _standing_mask(height_rel: np.ndarray, trunk: np.ndarray, sel: np.ndarray) -
     if idx.size == 0:
         return out
     h = height_rel[idx]
-    tr = np.where(np.isfinite(trunk[idx]), trunk[idx], np.nanmedian(trunk[idx]) if np.isfinite(trunk[idx]).any() else 0.0)
+    tr = np.where(np.isfinite(trunk[idx]), trunk[idx], nanmedian(trunk[idx]) if np.isfinite(trunk[idx]).any() else 0.0)
     # higher shoulders and smaller lean are better; ranks (0 = best)
     rh = np.argsort(np.argsort(-h))
     rt = np.argsort(np.argsort(tr))
@@ -224,20 +321,24 @@ def _unswap_legs(flat: np.ndarray, ok: np.ndarray) -> np.ndarray:
     pts = lambda j: flat[:, 2 * j:2 * j + 2]  # noqa: E731
     shank = np.concatenate([np.linalg.norm(pts(lk) - pts(la), axis=1), np.linalg.norm(pts(rk) - pts(ra), axis=1)])
     shank = shank[np.isfinite(shank)]
-    if shank.size == 0 or not np.median(shank) > 0:
+    shank_med = median(shank) if shank.size else np.nan
+    if not shank_med > 0:
         return swapped
-    jump_min = SWAP_MIN_JUMP * float(np.median(shank))
+    jump_min = SWAP_MIN_JUMP * float(shank_med)
     idx = np.flatnonzero(ok & np.isfinite(flat[:, [2 * lk, 2 * rk, 2 * la, 2 * ra]]).all(axis=1))
     if idx.size < 2:
         return swapped
     L = np.concatenate([pts(lk)[idx], pts(la)[idx]], axis=1)  # (m, 4): knee xy, ankle xy
     R = np.concatenate([pts(rk)[idx], pts(ra)[idx]], axis=1)
 
-    def dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.hypot(*(a[:, :2] - b[:, :2]).T) + np.hypot(*(a[:, 2:] - b[:, 2:]).T)
-
-    keep = dist(L[1:], L[:-1]) + dist(R[1:], R[:-1])  # raw frame vs raw previous frame
-    cross = dist(L[1:], R[:-1]) + dist(R[1:], L[:-1])
+    # knee + ankle displacement (px) from the previous raw frame for the four pairings, in one pass:
+    # straight L-L, R-R and crosswise L-R, R-L
+    d = (np.stack([L[1:], R[1:], L[1:], R[1:]]) - np.stack([L[:-1], R[:-1], R[:-1], L[:-1]]))
+    d = d.reshape(4, idx.size - 1, 2, 2)  # pairing, frame, (knee, ankle), (x, y)
+    h = np.hypot(d[..., 0], d[..., 1])
+    moved = h[..., 0] + h[..., 1]
+    keep = moved[0] + moved[1]  # raw frame vs raw previous frame
+    cross = moved[2] + moved[3]
     # Per frame: +1 clearly crossed against the previous raw frame, -1 clearly straight, 0 ambiguous.
     # Frame by frame, a label is swapped when crossed against the previous *corrected* frame; an
     # ambiguous frame resets to unswapped. That state machine equals the parity of the clear
@@ -250,49 +351,68 @@ def _unswap_legs(flat: np.ndarray, ok: np.ndarray) -> np.ndarray:
     since_reset = crossings - np.maximum.accumulate(np.where(reset, crossings, 0))
     rows = idx[(since_reset % 2 == 1) & ~reset]
     swapped[rows] = True
-    for a, b in pairs:
+    for a, b in pairs if rows.size else ():
         cols_a, cols_b = [2 * a, 2 * a + 1], [2 * b, 2 * b + 1]
         flat[np.ix_(rows, cols_a + cols_b)] = flat[np.ix_(rows, cols_b + cols_a)]
     return swapped
 
 
-def _fix_leg_outliers(t: np.ndarray, flat: np.ndarray, ok: np.ndarray, side: str) -> np.ndarray:
+def _seg_len(flat: np.ndarray, a: int, b: int) -> np.ndarray:
+    """Image distance (px) between landmarks a and b (`_USED` indices) per frame."""
+    return np.hypot(flat[:, 2 * a] - flat[:, 2 * b], flat[:, 2 * a + 1] - flat[:, 2 * b + 1])
+
+
+def _ankle_track(t: np.ndarray, flat: np.ndarray, ok: np.ndarray, side: str,
+                 dt: float) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """The near-side ankle positions that `_fix_leg_outliers` compares with their running median.
+
+    Returns (ok_mask, rows, window): frames with a person and a finite ankle and
+    shank, their row indices, and the odd running-median window in frames
+    (`ANKLE_WIN_S` at the median frame interval `dt`, s, capped by the track
+    length); None when the track has fewer than 10 frames.
+    """
+    ik, ia = (_COL[f"{side}_{j}"] for j in ("knee", "ankle"))
+    fin = ok & np.isfinite(_seg_len(flat, ik, ia)) & np.isfinite(flat[:, 2 * ia]) & np.isfinite(flat[:, 2 * ia + 1])
+    if fin.sum() < 10 or len(t) <= 1:
+        return None
+    size = int(round(ANKLE_WIN_S / dt)) | 1 if dt > 0 else 1
+    idx = np.flatnonzero(fin)
+    return fin, idx, min(size, idx.size | 1 if idx.size % 2 else idx.size - 1)
+
+
+def _fix_leg_outliers(t: np.ndarray, flat: np.ndarray, ok: np.ndarray, side: str,
+                      track: tuple[np.ndarray, np.ndarray, int] | None,
+                      track_median: np.ndarray | None) -> np.ndarray:
     """In place: interpolate implausible near-side knee/ankle positions from neighbouring frames.
 
     A knee whose thigh (hip-knee) length, or an ankle whose shank (knee-ankle)
     length, departs from the clip's median by more than `SEGMENT_TOL` is a
     landmark latched onto something else (hands, plate, the other leg); the
     segments are rigid and, in a side view, stay in the image plane.
-    Returns the mask of frames whose ankle was replaced.
+    `track`: `_ankle_track(...)` of these arrays; `track_median`: the running
+    median (px, (m, 2)) of its ankle x, y. Returns the mask of frames whose ankle was replaced.
     """
-    def seg_len(a: int, b: int) -> np.ndarray:
-        return np.hypot(flat[:, 2 * a] - flat[:, 2 * b], flat[:, 2 * a + 1] - flat[:, 2 * b + 1])
-
     ih, ik, ia = (_COL[f"{side}_{j}"] for j in ("hip", "knee", "ankle"))
     # feet stay planted in a hinge: an ankle far from its running median (over
     # ANKLE_WIN_S, longer than twice the typical mislabelled run) is an outlier
-    S = seg_len(ik, ia)
-    fin = ok & np.isfinite(S) & np.isfinite(flat[:, 2 * ia]) & np.isfinite(flat[:, 2 * ia + 1])
     ankle_bad = np.zeros(len(t), dtype=bool)
-    if fin.sum() >= 10 and len(t) > 1:
-        dt = float(np.median(np.diff(t)))
-        size = int(round(ANKLE_WIN_S / dt)) | 1 if dt > 0 else 1
-        idx = np.flatnonzero(fin)
-        med = np.stack([median_filter(flat[idx, 2 * ia + c], size=min(size, idx.size | 1 if idx.size % 2 else idx.size - 1), mode="nearest")
-                        for c in (0, 1)], axis=1)
+    if track is not None:
+        fin, idx, _ = track
+        S = _seg_len(flat, ik, ia)
+        med = track_median
         dev = np.hypot(flat[idx, 2 * ia] - med[:, 0], flat[idx, 2 * ia + 1] - med[:, 1])
-        ref = np.median(S[fin])
+        ref = median(S[fin])
         if ref > 0:
             bad = np.zeros(len(t), dtype=bool)
             bad[idx[dev > ANKLE_TOL * ref]] = True
             _interp_rows(t, flat, bad, fin & ~bad, ia)
             ankle_bad |= bad
     for a, b in ((ih, ik), (ik, ia)):  # thigh first: a fixed knee makes the shank test fair
-        L = seg_len(a, b)
+        L = _seg_len(flat, a, b)
         fin = ok & np.isfinite(L)
         if fin.sum() < 10:
             continue
-        ref = np.median(L[fin])
+        ref = median(L[fin])
         if not ref > 0:
             continue
         bad = fin & (np.abs(L / ref - 1.0) > SEGMENT_TOL)
@@ -317,7 +437,7 @@ def _deep_knee_from_chord(knee: np.ndarray, h: np.ndarray, k: np.ndarray, a: np.
     T = np.linalg.norm(h - k, axis=1)
     S = np.linalg.norm(k - a, axis=1)
     D = np.linalg.norm(h - a, axis=1)
-    Tm, Sm = np.nanmedian(T[valid]), np.nanmedian(S[valid])
+    Tm, Sm = nanmedian(T[valid]), nanmedian(S[valid])
     if not (Tm > 0 and Sm > 0):
         return knee
     c = np.clip((Tm ** 2 + Sm ** 2 - D ** 2) / (2 * Tm * Sm), -1.0, 1.0)
@@ -328,6 +448,54 @@ def _deep_knee_from_chord(knee: np.ndarray, h: np.ndarray, k: np.ndarray, a: np.
 
 # ----------------------------------------------------------------------------- main
 
+@dataclass(frozen=True)
+class SignalInputs:
+    """The `frames` columns that `compute_signals` reads, as float64/bool numpy arrays (n rows).
+
+    `coords` holds the used landmarks' x, y and visibility columns, in that
+    order (`_USED` order within each block); `facing`, `back_bulge` and
+    `back_bend` are None when the table has no such column (NaN where null).
+    """
+
+    t: np.ndarray  # (n,) seconds
+    coords: np.ndarray  # (n, 3 * len(_USED)): x (px), y (px), visibility (0..1)
+    person: np.ndarray  # (n,) bool, null -> False
+    facing: np.ndarray | None  # (n,) +1 / -1 / 0 / NaN
+    back_bulge: np.ndarray | None  # (n,) back_bulge_frac
+    back_bend: np.ndarray | None  # (n,) back_bend_deg
+
+    def rows(self, start: int, end: int) -> SignalInputs:
+        """Rows start:end (views, no copy)."""
+        opt = lambda a: None if a is None else a[start:end]  # noqa: E731
+        return SignalInputs(self.t[start:end], self.coords[start:end], self.person[start:end],
+                            opt(self.facing), opt(self.back_bulge), opt(self.back_bend))
+
+
+_COORD_COLS = tuple(f"{nm}_{c}" for c in ("x", "y", "vis") for nm in _USED)
+_BACK_COLS = ("back_bulge_frac", "back_bend_deg")
+SIGNAL_COLUMNS = ("t_s", "person", "facing", *_BACK_COLS, *_COORD_COLS)  # the frames columns read (if present)
+
+
+def signal_inputs(frames: pl.DataFrame) -> SignalInputs:
+    """The columns `compute_signals` needs, from `frames` rows in their order, with one conversion.
+
+    Everything is read in one `select(...).to_numpy()` of float64 columns: t_s,
+    person (null -> 0), facing and the back-line columns when present (null ->
+    NaN), then the landmark coordinates; the casts are exact (float32 -> float64).
+    """
+    n = frames.height
+    opt = [c for c in ("facing",) + _BACK_COLS if c in frames.columns]
+    person = (pl.col("person").fill_null(False) if "person" in frames.columns else pl.lit(True)).cast(pl.Float64)
+    exprs = ([pl.col("t_s").cast(pl.Float64), person.alias("person")]
+             + [pl.col(c).cast(pl.Float64).fill_null(np.nan) for c in opt]
+             + [pl.col(c).cast(pl.Float64) for c in _COORD_COLS])
+    arr = frames.select(exprs).to_numpy() if n else np.empty((0, 2 + len(opt) + len(_COORD_COLS)))
+    col = {c: 2 + i for i, c in enumerate(opt)}
+    get = lambda c: arr[:, col[c]] if c in col else None  # noqa: E731
+    return SignalInputs(t=arr[:, 0], coords=arr[:, 2 + len(opt):], person=arr[:, 1] != 0,
+                        facing=get("facing"), back_bulge=get("back_bulge_frac"), back_bend=get("back_bend_deg"))
+
+
 def compute_signals(frames: pl.DataFrame, cutoff_hz: float = 4.0) -> Signals:
     """Per-frame signals of one video from its `frames` rows (sorted by frame_idx).
 
@@ -336,35 +504,75 @@ def compute_signals(frames: pl.DataFrame, cutoff_hz: float = 4.0) -> Signals:
     interpolating dropouts of at most 0.25 s; longer dropouts stay NaN.
     See the module docstring for the full recipe and the standing reference.
     """
-    n = frames.height
-    t = frames["t_s"].to_numpy().astype(np.float64) if n else np.empty(0)
-    fps = float(1.0 / np.median(np.diff(t))) if n > 1 and np.median(np.diff(t)) > 0 else float("nan")
+    return signals_from_inputs(signal_inputs(frames), cutoff_hz)
 
-    xcols = [f"{nm}_x" for nm in _USED]
-    ycols = [f"{nm}_y" for nm in _USED]
-    vcols = [f"{nm}_vis" for nm in _USED]
-    arr = frames.select([pl.col(c).cast(pl.Float64) for c in xcols + ycols + vcols]).to_numpy() if n else np.empty((0, 3 * len(_USED)))
+
+def signals_from_inputs(inp: SignalInputs, cutoff_hz: float = 4.0) -> Signals:
+    """`compute_signals` on one video's already extracted columns (rows sorted by frame_idx)."""
+    return signals_batch([inp], cutoff_hz)[0]
+
+
+def signals_batch(inputs: list[SignalInputs], cutoff_hz: float = 4.0) -> list[Signals]:
+    """`signals_from_inputs` of several videos; their ankle running medians in one polars call.
+
+    Each video is cleaned up to its leg outlier test (`_LegPrep`), the running
+    medians of all ankle tracks are taken together (`running_medians`: each
+    window sees one video's values only), then each video is finished.
+    """
+    preps = [_prepare_legs(inp) for inp in inputs]
+    meds = running_medians([None if p.track is None else (p.flat[p.track[1], p.ankle_cols], p.track[2])
+                            for p in preps])
+    return [_finish_signals(p, med, cutoff_hz) for p, med in zip(preps, meds)]
+
+
+@dataclass
+class _LegPrep:
+    """One video's state after the first leg clean-up steps, before the ankle running median."""
+
+    inp: SignalInputs
+    dt: float  # median frame interval, s
+    fps: float
+    flat: np.ndarray  # (n, 2 * len(_USED)): x, y per landmark, NaN outside person frames
+    ok: np.ndarray  # (n,) bool: a person with shoulders and hips
+    side: str
+    facing: int
+    ankle_guessed: np.ndarray  # (n,) bool: near-side ankle interpolated (low visibility)
+    legs_seen: np.ndarray  # (n,) bool: a person with the near knee or ankle seen (visibility >= LOW_VIS)
+    track: tuple[np.ndarray, np.ndarray, int] | None  # `_ankle_track`
+
+    @property
+    def ankle_cols(self) -> slice:
+        ia = _COL[f"{self.side}_ankle"]
+        return slice(2 * ia, 2 * ia + 2)
+
+
+def _prepare_legs(inp: SignalInputs) -> _LegPrep:
+    """Step 1 of the module recipe for one video, up to the ankle running-median test."""
+    t = inp.t
+    n = len(t)
+    dt = median(np.diff(t)) if n > 1 else float("nan")  # median frame interval, s
+    fps = 1.0 / dt if dt > 0 else float("nan")
+
+    arr = inp.coords
     k = len(_USED)
     xy = np.stack((arr[:, :k], arr[:, k:2 * k]), axis=-1)  # (n, k, 2)
     vis = arr[:, 2 * k:]
-    person = frames["person"].fill_null(False).to_numpy().astype(bool) if "person" in frames.columns else np.ones(n, bool)
+    person = inp.person
     core = [_COL[c] for c in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
     ok = person & np.isfinite(xy[:, core, :]).all(axis=(1, 2))
 
     # near side by visibility over frames with a person (never averaged)
-    vis33 = np.zeros((n, len(LANDMARKS)))
-    for nm, j in _COL.items():
-        vis33[:, INDEX[nm]] = vis[:, j]
-    side = angles.near_side(vis33[ok]) if ok.any() else "left"
+    vis33 = np.zeros((int(np.count_nonzero(ok)), len(LANDMARKS)))  # rows: the `ok` frames
+    vis33[:, _USED_INDEX] = vis[ok]
+    side = angles.near_side(vis33) if ok.any() else "left"
 
-    facing = _majority_int(frames["facing"].cast(pl.Float64).fill_null(np.nan).to_numpy(), 0) if "facing" in frames.columns else 0
+    facing = _majority_int(inp.facing, 0) if inp.facing is not None else 0
     if facing == 0:
         if ok.any():
             xy33 = np.full((int(ok.sum()), len(LANDMARKS), 2), np.nan)
             for nm, j in _COL.items():
                 xy33[:, INDEX[nm]] = xy[ok, j]
-            vis33f = vis33[ok].copy()
-            facing = angles.facing_from_feet(xy33, vis33f)
+            facing = angles.facing_from_feet(xy33, vis33.copy())
         else:
             facing = 1
 
@@ -391,29 +599,42 @@ def compute_signals(frames: pl.DataFrame, cutoff_hz: float = 4.0) -> Signals:
             for c in (2 * j, 2 * j + 1):
                 flat[low, c] = np.interp(t[low], t[good], flat[good, c])
     _unswap_legs(flat, ok)
-    ankle_guessed |= _fix_leg_outliers(t, flat, ok, side)
-    flat, valid = fill_gaps(t, flat, ok)
+    return _LegPrep(inp=inp, dt=dt, fps=fps, flat=flat, ok=ok, side=side, facing=facing,
+                    ankle_guessed=ankle_guessed, legs_seen=legs_seen, track=_ankle_track(t, flat, ok, side, dt))
+
+
+def _finish_signals(prep: _LegPrep, ankle_median: np.ndarray | None, cutoff_hz: float) -> Signals:
+    """The rest of the module recipe for one video, given its ankle track's running median."""
+    inp, flat, ok, side, facing, fps = prep.inp, prep.flat, prep.ok, prep.side, prep.facing, prep.fps
+    t, person = inp.t, inp.person
+    n = len(t)
+    ankle_guessed = prep.ankle_guessed | _fix_leg_outliers(t, flat, ok, side, prep.track, ankle_median)
+    # from here on only these landmarks are read: gap-fill and smooth just their columns
+    # (each column is filled and filtered on its own, so the values are the same)
+    kept = _kept_landmarks(side)
+    col = {name: i for i, name in enumerate(kept)}  # landmark -> position in the kept layout
+    flat, valid = fill_gaps(t, flat[:, [c for nm in kept for c in (2 * _COL[nm], 2 * _COL[nm] + 1)]], ok)
 
     # hard cuts: hip midpoint jumps between consecutive valid frames
     def mid(f: np.ndarray, a: str, b: str) -> np.ndarray:
-        ia, ib = _COL[a], _COL[b]
+        ia, ib = col[a], col[b]
         return (f[:, 2 * ia:2 * ia + 2] + f[:, 2 * ib:2 * ib + 2]) / 2
 
-    # flat layout is (x0, y0, x1, y1, ...) after reshape of (n, k, 2)
+    # flat layout is (x0, y0, x1, y1, ...) over the kept landmarks
     hip_raw = mid(flat, "left_hip", "right_hip")
     sh_raw = mid(flat, "left_shoulder", "right_shoulder")
     trunk_len_raw = np.linalg.norm(sh_raw - hip_raw, axis=1)
-    scale = np.nanmedian(trunk_len_raw) if np.isfinite(trunk_len_raw).any() else np.nan
+    scale = nanmedian(trunk_len_raw) if np.isfinite(trunk_len_raw).any() else np.nan
     breaks = np.zeros(n, dtype=bool)
     if n > 1 and np.isfinite(scale) and scale > 0:
         jump = np.linalg.norm(np.diff(hip_raw, axis=0), axis=1) / scale
         breaks[1:] = np.nan_to_num(jump, nan=0.0) > CUT_JUMP
 
     sm = lowpass_segments(flat, valid, fps, cutoff_hz, breaks)
-    P = sm.reshape(n, k, 2)
+    P = sm.reshape(n, len(kept), 2)
 
     def p(name: str) -> np.ndarray:
-        return P[:, _COL[name]]
+        return P[:, col[name]]
 
     hip_mid = (p("left_hip") + p("right_hip")) / 2
     sh_mid = (p("left_shoulder") + p("right_shoulder")) / 2
@@ -456,21 +677,18 @@ def compute_signals(frames: pl.DataFrame, cutoff_hz: float = 4.0) -> Signals:
         stand = _standing_mask(height, trunk, sel)
         if not stand.any():
             return None
-        return {
-            "sh_y": float(np.nanmedian(sh_mid[stand, 1])),
-            "hip_x": float(np.nanmedian(hip_mid[stand, 0])),
-            "hip_y": float(np.nanmedian(hip_mid[stand, 1])),
-            "height": float(np.nanmedian(height[stand])),
-            "chord": float(np.nanmedian(chord[stand])),
-            "thigh": float(np.nanmedian(thigh[stand])),
-        }
+        med = nanmedian_cols(np.stack([sh_mid[stand, 1], hip_mid[stand, 0], hip_mid[stand, 1],
+                                       height[stand], chord[stand], thigh[stand]], axis=1))
+        return dict(zip(("sh_y", "hip_x", "hip_y", "height", "chord", "thigh"), map(float, med)))
 
     global_ref = reference(valid)
     if global_ref is not None:
-        for sid in np.unique(shot_id[valid]):
+        shots = np.unique(shot_id[valid])
+        for sid in shots:
             sel = valid & (shot_id == sid)
             ts = t[sel]
-            ref = reference(sel) if ts.size and ts[-1] - ts[0] >= MIN_SHOT_S else None
+            # a single shot is the whole clip: its reference is the global one
+            ref = reference(sel) if len(shots) > 1 and ts.size and ts[-1] - ts[0] >= MIN_SHOT_S else None
             ref = ref or global_ref
             H = ref["height"] if ref["height"] > 0 else np.nan
             L = ref["thigh"] if ref["thigh"] > 0 else np.nan
@@ -481,20 +699,33 @@ def compute_signals(frames: pl.DataFrame, cutoff_hz: float = 4.0) -> Signals:
                 hip_down[sel] = (hip_mid[sel, 1] - ref["hip_y"]) / L
                 wrist_off[sel] = facing * (wrist[sel, 0] - midfoot[sel, 0]) / L
 
-    def back(col: str) -> np.ndarray:
-        if col not in frames.columns or n == 0:
-            return np.full(n, np.nan)
-        v = frames[col].cast(pl.Float64).fill_null(np.nan).to_numpy().astype(np.float64)
-        good = np.isfinite(v) & person
-        v = np.where(good, v, np.nan)
+    def back(v: np.ndarray, good: np.ndarray) -> np.ndarray:
+        """Back-line columns v (n,) or (n, k) sharing the mask `good`: gap-filled and smoothed."""
+        v = np.where(good if v.ndim == 1 else good[:, None], v, np.nan)
         v, vok = fill_gaps(t, v, good)
-        return np.where(vok, lowpass_segments(v, vok, fps, cutoff_hz, breaks), np.nan)
+        sm_ = lowpass_segments(v, vok, fps, cutoff_hz, breaks)
+        return np.where(vok if v.ndim == 1 else vok[:, None], sm_, np.nan)
+
+    def back_lines() -> tuple[np.ndarray, np.ndarray]:
+        """(back_bulge, back_bend): each filled and smoothed over its own good frames; both in one
+        pass when those frames coincide (the usual case: one mask measures both)."""
+        bulge, bend = inp.back_bulge, inp.back_bend
+        if n == 0 or bulge is None or bend is None:
+            alone = lambda v: np.full(n, np.nan) if v is None or n == 0 else back(v, np.isfinite(v) & person)  # noqa: E731
+            return alone(bulge), alone(bend)
+        good_bulge, good_bend = np.isfinite(bulge) & person, np.isfinite(bend) & person
+        if np.array_equal(good_bulge, good_bend):
+            both = back(np.stack([bulge, bend], axis=1), good_bulge)
+            return both[:, 0], both[:, 1]
+        return back(bulge, good_bulge), back(bend, good_bend)
+
+    back_bulge, back_bend = back_lines()
 
     # tracking check: the near leg seen, and not a knee bent past 105 deg under an upright trunk
     # (no hinge or squat balances like that; MediaPipe's tracker collapses a fast deep fold into it)
     with np.errstate(invalid="ignore"):
         folded_upright = (knee > IMPLAUSIBLE_KNEE_DEG) & (np.abs(trunk) < IMPLAUSIBLE_TRUNK_DEG)
-    tracked = legs_seen & ~folded_upright
+    tracked = prep.legs_seen & ~folded_upright
     nanv = ~valid
     for arr_ in (trunk, knee, hip, neck, hip_tilt):
         arr_[nanv] = np.nan
@@ -507,8 +738,8 @@ def compute_signals(frames: pl.DataFrame, cutoff_hz: float = 4.0) -> Signals:
         hip_deg=hip,
         chord_ratio=chord_ratio,
         neck_deg=neck,
-        back_bulge=back("back_bulge_frac"),
-        back_bend=back("back_bend_deg"),
+        back_bulge=back_bulge,
+        back_bend=back_bend,
         hip_back=hip_back,
         hip_down=hip_down,
         wrist_offset=wrist_off,

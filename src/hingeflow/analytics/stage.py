@@ -7,6 +7,7 @@ baselines are taken over all known reps, then faults and scores are judged.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from hingeflow.analytics.breakdown import baseline_metrics, breakdown, sets_table, week_over_week
@@ -14,14 +15,31 @@ from hingeflow.analytics.faults import confidence, form_score, rep_faults
 from hingeflow.analytics.metrics import METRIC_COLUMNS, rep_metrics
 from hingeflow.analytics.profiles import Profile, load_profiles
 from hingeflow.analytics.reps import segment_reps
-from hingeflow.analytics.signals import compute_signals
+from hingeflow.analytics.signals import SIGNAL_COLUMNS, SignalInputs, compute_signals, signal_inputs, signals_batch
+from hingeflow.analytics.types import Signals
 
+BATCH_VIDEOS = 64  # videos whose signals are computed together (shared steps run once per batch)
 IDENTITY = ("athlete_id", "video_id", "recorded_on", "week", "exercise", "load_kg", "set_index", "camera_view")
 
 
 def measure_video(frames: pl.DataFrame, video: dict) -> list[dict]:
     """Reps of one video with their metrics (no faults yet). `frames`: its rows, any order."""
-    sig = compute_signals(frames.sort("frame_idx"))
+    return measure_signals(compute_signals(frames.sort("frame_idx", maintain_order=True)), video)
+
+
+def _grouped_in_frame_order(frames: pl.DataFrame) -> bool:
+    """True when each video's rows are one contiguous run in strictly increasing frame_idx order
+    (how tables usually arrive): then no sort is needed to read each video in frame order."""
+    vid = pl.col("video_id")
+    runs_, videos, ordered = frames.select(
+        (vid.rle_id().max() + 1).alias("runs"), vid.n_unique().alias("videos"),
+        ((pl.col("frame_idx").diff() > 0) | (vid != vid.shift())).all().alias("ordered"),
+    ).row(0)
+    return runs_ == videos and bool(ordered)
+
+
+def measure_signals(sig: Signals, video: dict) -> list[dict]:
+    """Reps of one video with their metrics (no faults yet), from its signals."""
     view = video["camera_view"] or "side"
     rows = []
     for i, rep in enumerate(segment_reps(sig, video["exercise"], view), start=1):
@@ -38,6 +56,28 @@ def measure_video(frames: pl.DataFrame, video: dict) -> list[dict]:
             "null_reasons": [f"{k}: {v}" for k, v in sorted(reasons.items())],
         })
     return rows
+
+
+def video_inputs(frames: pl.DataFrame, video_ids: list[str]) -> dict[str, SignalInputs]:
+    """video_id -> its frames' signal inputs (rows sorted by frame_idx), for the videos in `video_ids`.
+
+    One select/filter (a sort only when the rows are not already grouped by video
+    in frame order) and one numpy conversion for all videos; each video's inputs
+    are row slices (views) of the shared arrays. Videos without frames are absent.
+    """
+    if frames.height == 0 or not video_ids:
+        return {}
+    cols = ["video_id", "frame_idx", *(c for c in SIGNAL_COLUMNS if c in frames.columns)]
+    sel = frames.lazy().select(cols).filter(pl.col("video_id").is_in(video_ids)).collect()
+    if sel.height == 0:
+        return {}
+    if not _grouped_in_frame_order(sel):
+        sel = sel.sort(["video_id", "frame_idx"], maintain_order=True)
+    inp = signal_inputs(sel)
+    bounds = sel.select(pl.col("video_id").rle()).unnest("video_id")  # runs: len, value
+    ends = np.cumsum(bounds["len"].to_numpy())
+    starts = ends - bounds["len"].to_numpy()
+    return {v: inp.rows(int(a), int(b)) for v, a, b in zip(bounds["value"].to_list(), starts, ends)}
 
 
 def judge(reps: pl.DataFrame, history: pl.DataFrame, profiles: dict[str, Profile]) -> pl.DataFrame:
@@ -61,12 +101,14 @@ def analyse(frames: pl.DataFrame, videos: pl.DataFrame, history: pl.DataFrame,
             profiles: dict[str, Profile] | None = None) -> pl.DataFrame:
     """Reps of `videos` (ok status) from their `frames`; `history`: reps already stored."""
     profiles = profiles or load_profiles()
-    by_video = frames.partition_by("video_id", as_dict=True)
+    ok = videos.filter(pl.col("status") == "ok")
+    by_video = video_inputs(frames, ok["video_id"].to_list())
+    todo = [v for v in ok.iter_rows(named=True) if v["video_id"] in by_video]
     rows: list[dict] = []
-    for video in videos.filter(pl.col("status") == "ok").iter_rows(named=True):
-        f = by_video.get((video["video_id"],))
-        if f is not None and f.height:
-            rows += measure_video(f, video)
+    for i in range(0, len(todo), BATCH_VIDEOS):
+        chunk = todo[i:i + BATCH_VIDEOS]
+        for video, sig in zip(chunk, signals_batch([by_video[v["video_id"]] for v in chunk])):
+            rows += measure_signals(sig, video)
     measured = pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(
         schema={**{k: videos.schema[k] for k in IDENTITY}, "rep_index": pl.Int32, "t_start_s": pl.Float64,
                 "t_bottom_s": pl.Float64, "t_end_s": pl.Float64, **{m: pl.Float64 for m in METRIC_COLUMNS},
