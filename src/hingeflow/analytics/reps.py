@@ -50,6 +50,8 @@ clip's final park), `MIN_DISTANCE_S` (0.4 splits one noisy YFGD pull).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.signal import find_peaks
 
@@ -71,11 +73,41 @@ START_DEPTH = 0.75  # a rep seen without its descent must start this deep (fract
 END_BAND = 0.25  # a rep must rise back to within this fraction of its excursion from its start level
 
 
+def robust_range(x: np.ndarray) -> tuple[float, float]:
+    """(1st, 99.5th) percentile of the non-NaN values of x: ``np.nanpercentile(x, [1, 99.5])``.
+
+    The same arithmetic as numpy's default ("linear") method on the NaN-free
+    values (virtual index (n - 1) q, order statistics by partition, numpy's
+    two-sided lerp), without its generic per-call machinery. NaN if x is all NaN.
+    """
+    a = x[~np.isnan(x)]
+    n = a.size
+    if n == 0:
+        return math.nan, math.nan
+    picks = [_linear_quantile_index(n, q / 100) for q in (1.0, 99.5)]
+    part = np.partition(a, sorted({0, n - 1, *(i for lo_i, hi_i, _ in picks for i in (lo_i, hi_i))}))
+    out = []
+    for lo_i, hi_i, gamma in picks:
+        lo, hi = part[lo_i], part[hi_i]
+        diff = hi - lo
+        out.append(hi - diff * (1 - gamma) if gamma >= 0.5 else lo + diff * gamma)
+    return out[0], out[1]
+
+
+def _linear_quantile_index(n: int, q: float) -> tuple[int, int, float]:
+    """numpy's "linear" quantile neighbours and weight: (lower index, upper index, gamma) for n values."""
+    virtual = (n - 1) * q
+    if virtual >= n - 1:  # at the last value: numpy takes it as both neighbours, with index -1
+        return n - 1, n - 1, virtual + 1
+    lower = math.floor(virtual)
+    return lower, lower + 1, virtual - lower
+
+
 def _unit(x: np.ndarray) -> tuple[np.ndarray, float]:
     """x scaled to its robust range (1st percentile -> 0, 99.5th -> 1), and that range."""
     if np.isfinite(x).sum() < 3:
         return np.full_like(x, np.nan), 0.0
-    lo, hi = np.nanpercentile(x, [1, 99.5])
+    lo, hi = robust_range(x)
     rng = float(hi - lo)
     return ((x - lo) / rng if rng > 0 else np.full_like(x, np.nan)), rng
 
@@ -116,7 +148,7 @@ def segment_reps(sig: Signals, exercise: str, camera_view: str) -> list[Rep]:
     d, ok = fill_gaps(np.asarray(sig.t_s, dtype=float), d, np.isfinite(d), BRIDGE_S)
     if n < 3 or ok.sum() < 3:
         return []
-    lo, hi = np.nanpercentile(d, [1, 99.5])
+    lo, hi = robust_range(d)
     rng = hi - lo
     floor = {"trunk": MIN_EXCURSION_DEG, "vertical": MIN_EXCURSION_VERTICAL, "combined": 0.0}[kind]
     if not np.isfinite(rng) or rng < floor:
@@ -142,31 +174,32 @@ def _run_reps(x: np.ndarray, lo: float, hi: float, prom: float, dist: int) -> li
     pad = min(lo, float(np.min(x)))
     xp = np.concatenate(([pad], x))
     peaks, _ = find_peaks(xp, prominence=prom, distance=dist)
-    peaks = peaks - 1
+    peaks = (peaks - 1).tolist()
     out: list[tuple[int, int, int]] = []
     prev_bottom, prev_end = 0, 0
     m = len(x)
+    x = x.tolist()  # Python floats: the per-rep scans below cover a few dozen frames
     for k, p in enumerate(peaks):
         nxt = peaks[k + 1] if k + 1 < len(peaks) else m - 1
         v = x[p]
         seg_l = x[prev_bottom:p + 1]
-        top_l = float(np.min(seg_l))
+        top_l = min(seg_l)
         if v - top_l < prom:  # no descent seen: the run starts at (or near) the bottom
             if v < lo + START_DEPTH * (hi - lo):  # ... or in the middle of a rise: not a rep
                 continue
             top_l = min(top_l, lo)
         seg_r = x[p:nxt + 1]
         # the rise must come back near the level the rep started from
-        back = np.flatnonzero(seg_r <= top_l + END_BAND * (v - top_l))
-        if back.size == 0:
+        back = _first_at_most(seg_r, top_l + END_BAND * (v - top_l))
+        if back is None:
             continue
-        top_r = float(np.min(seg_r))
+        top_r = min(seg_r)
         thr_l = top_l + TOP_BAND * (v - top_l)
         thr_r = top_r + TOP_BAND * (v - top_r)
-        left = np.flatnonzero(seg_l <= thr_l)
-        i0 = prev_bottom + int(left[-1]) if left.size else prev_bottom
-        right = np.flatnonzero(seg_r <= thr_r)
-        i1 = p + int(right[0]) if right.size else p + int(back[0])
+        left = _last_at_most(seg_l, thr_l)
+        i0 = prev_bottom + left if left is not None else prev_bottom
+        right = _first_at_most(seg_r, thr_r)
+        i1 = p + right if right is not None else p + back
         # walk on to where the motion starts/stops: monotone and above the top band's floor
         fl, fr = top_l + SETTLE_BAND * (v - top_l), top_r + SETTLE_BAND * (v - top_r)
         while i0 > prev_bottom and x[i0 - 1] < x[i0] and x[i0 - 1] > fl:
@@ -185,6 +218,16 @@ def _run_reps(x: np.ndarray, lo: float, hi: float, prom: float, dist: int) -> li
         out.append((i0, (a + b) // 2, i1))
         prev_bottom, prev_end = p, i1
     return out
+
+
+def _first_at_most(xs: list[float], level: float) -> int | None:
+    """Index of the first value <= level, or None."""
+    return next((i for i, x in enumerate(xs) if x <= level), None)
+
+
+def _last_at_most(xs: list[float], level: float) -> int | None:
+    """Index of the last value <= level, or None."""
+    return next((i for i in range(len(xs) - 1, -1, -1) if xs[i] <= level), None)
 
 
 def rep_durations(sig: Signals, rep: Rep) -> tuple[float, float]:
