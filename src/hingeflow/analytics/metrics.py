@@ -94,45 +94,62 @@ def _nanmedian(a: np.ndarray) -> float:
     return float(np.median(a)) if a.size else math.nan
 
 
-def _row_medians(a: np.ndarray) -> list[float]:
-    """NaN-aware median of each row of a 2D array (NaN where a row has no finite value)."""
-    srt = np.sort(a, axis=1)  # NaN sort last
-    cnt = np.isfinite(a).sum(axis=1)
-    r = np.arange(a.shape[0])
-    lo, hi = np.maximum((cnt - 1) // 2, 0), np.maximum(cnt // 2, 0)
-    if a.shape[1] == 0:
-        return [math.nan] * a.shape[0]
-    med = 0.5 * (srt[r, np.minimum(lo, a.shape[1] - 1)] + srt[r, np.minimum(hi, a.shape[1] - 1)])
-    return [float(x) if c else math.nan for x, c in zip(med, cnt)]
+def _window_median(a: np.ndarray) -> float:
+    """NaN-aware median of a rep's window of a signal (NaN when it has no finite value).
+
+    The non-NaN values are sorted (infinities included) and the median is taken at
+    the finite count's middle, as on a NaN-last sort of the window. Windows are
+    short (a rep's bottom or lockout), so this runs on Python floats.
+    """
+    vals = a.tolist()
+    if math.isfinite(sum(vals)):  # no NaN or infinity (the usual case)
+        srt = sorted(vals)
+        cnt = len(srt)
+    else:
+        srt = sorted(x for x in vals if x == x)  # drop NaN
+        cnt = sum(1 for x in srt if math.isfinite(x))
+    if cnt == 0:
+        return math.nan
+    return 0.5 * (srt[(cnt - 1) // 2] + srt[cnt // 2])
 
 
-def _crossing_time(t: np.ndarray, p: np.ndarray, level: float, first: bool) -> float:
+def _clip01(x: float) -> float:
+    """``float(np.clip(x, 0.0, 1.0))`` for a finite scalar, without the array machinery."""
+    return float(min(max(x, 0.0), 1.0))
+
+
+def _crossing_time(t: list[float], p: list[float], level: float, first: bool) -> float:
     """Interpolated time where p crosses ``level`` upward (first or last such crossing)."""
-    above = p >= level
-    idx = np.flatnonzero(above[1:] & ~above[:-1]) + 1
-    if idx.size == 0:
+    above = [x >= level for x in p]
+    idx = [i for i in range(1, len(p)) if above[i] and not above[i - 1]]
+    if not idx:
         return t[0] if above[0] else math.nan
     i = idx[0] if first else idx[-1]
     p0, p1 = p[i - 1], p[i]
     w = (level - p0) / (p1 - p0) if p1 != p0 else 0.0
-    return float(t[i - 1] + w * (t[i] - t[i - 1]))
+    return t[i - 1] + w * (t[i] - t[i - 1])
 
 
 def descent_time(t: np.ndarray, depth: np.ndarray) -> float:
-    """Seconds between 5% and 95% of the way from the first to the last sample of ``depth``."""
-    ok = np.isfinite(depth)
-    if ok.sum() < 3:
+    """Seconds between 5% and 95% of the way from the first to the last sample of ``depth``.
+
+    Runs on Python floats (a rep's descent is a few dozen frames).
+    """
+    ts, d = t.tolist(), depth.tolist()
+    if not math.isfinite(sum(d)):  # drop the frames without a finite depth
+        ts, d = [ti for ti, di in zip(ts, d) if math.isfinite(di)], [di for di in d if math.isfinite(di)]
+    if len(d) < 3:
         return math.nan
-    t, d = t[ok], depth[ok]
-    d0, d1 = float(np.min(d[: max(1, len(d) // 2)])), float(d[-1])
+    d0, d1 = min(d[: max(1, len(d) // 2)]), d[-1]
     if not d1 - d0 > 1e-9:
         return math.nan
-    p = (d - d0) / (d1 - d0)
-    t95 = _crossing_time(t, p, 0.95, first=True)
+    den = d1 - d0
+    p = [(x - d0) / den for x in d]
+    t95 = _crossing_time(ts, p, 0.95, first=True)
     if not math.isfinite(t95):
         return math.nan
-    before = t <= t95
-    t05 = _crossing_time(t[before], p[before], 0.05, first=False)
+    before = [i for i, ti in enumerate(ts) if ti <= t95]
+    t05 = _crossing_time([ts[i] for i in before], [p[i] for i in before], 0.05, first=False)
     return t95 - t05 if math.isfinite(t05) else math.nan
 
 
@@ -163,25 +180,27 @@ def rise_progress_at_knee(knee: np.ndarray, trunk: np.ndarray, knee_frac: float 
     """Trunk rise progress (0..1) when the knee has done ``knee_frac`` of its extension.
 
     ``knee`` and ``trunk`` cover the concentric phase, bottom first. NaN when the knee
-    barely moves (< ``min_knee_range`` deg) or the trunk does not rise.
+    barely moves (< ``min_knee_range`` deg) or the trunk does not rise. Runs on Python floats.
     """
-    ok = np.isfinite(knee) & np.isfinite(trunk)
-    if ok.sum() < 3:
+    k, tr = knee.tolist(), trunk.tolist()
+    if not math.isfinite(sum(k) + sum(tr)):  # drop the frames where either is not finite
+        both = [(ki, ti) for ki, ti in zip(k, tr) if math.isfinite(ki) and math.isfinite(ti)]
+        k, tr = [ki for ki, _ in both], [ti for _, ti in both]
+    if len(k) < 3:
         return math.nan
-    k, tr = knee[ok], trunk[ok]
-    k_range = k[0] - np.min(k)
-    t_range = tr[0] - np.min(tr)
+    k_range = k[0] - min(k)
+    t_range = tr[0] - min(tr)
     if k_range < max(min_knee_range, 1e-6) or t_range < 1e-6:
         return math.nan
-    pk = (k[0] - k) / k_range
-    i = int(np.argmax(pk >= knee_frac))
+    pk = [(k[0] - x) / k_range for x in k]
+    i = next((j for j, x in enumerate(pk) if x >= knee_frac), 0)
     # interpolate the trunk progress at the crossing
     if i > 0 and pk[i] != pk[i - 1]:
         w = (knee_frac - pk[i - 1]) / (pk[i] - pk[i - 1])
         tr_i = tr[i - 1] + w * (tr[i] - tr[i - 1])
     else:
         tr_i = tr[i]
-    return float(np.clip((tr[0] - tr_i) / t_range, 0.0, 1.0))
+    return _clip01((tr[0] - tr_i) / t_range)
 
 
 def rep_metrics(sig: Signals, rep: Rep, camera_view: str = "side") -> dict:
@@ -196,9 +215,9 @@ def rep_metrics(sig: Signals, rep: Rep, camera_view: str = "side") -> dict:
     reasons: dict[str, str] = {}
 
     valid = np.asarray(sig.valid[sl], dtype=bool)
-    out["valid_frac"] = float(valid.mean()) if valid.size else 0.0
+    out["valid_frac"] = np.count_nonzero(valid) / valid.size if valid.size else 0.0
     seen = np.asarray(sig.tracked[sl], dtype=bool)[valid]
-    out["untracked_frac"] = float(1.0 - seen.mean()) if seen.size else None
+    out["untracked_frac"] = 1.0 - np.count_nonzero(seen) / seen.size if seen.size else None
     out["eccentric_s"] = float(t[b] - t[s])
     out["concentric_s"] = float(t[e] - t[b])
     vert = sig.vertical[sl]
@@ -259,14 +278,11 @@ def rep_metrics(sig: Signals, rep: Rep, camera_view: str = "side") -> dict:
     else:
         li = e
     k2 = max(1, int(round(0.05 * (sig.fps or 30.0))))
-    stack = np.stack([sig.chord_ratio[win], sig.back_bulge[win], sig.back_bend[win], sig.wrist_offset[win],
-                      sig.knee_deg[win]])
-    if wmask is not None:
-        stack = stack[:, wmask]
-    chord, bulge, bend, wrist, knee_b = _row_medians(stack)
+    rows = [x[win] for x in (sig.chord_ratio, sig.back_bulge, sig.back_bend, sig.wrist_offset, sig.knee_deg)]
+    chord, bulge, bend, wrist, knee_b = (_window_median(r if wmask is None else r[wmask]) for r in rows)
     # robust to single-frame landmark swaps: medians over the bottom window / around lockout
     out["knee_flexion_bottom_deg"] = _f(knee_b)
-    out["knee_flexion_top_deg"] = _f(_row_medians(sig.knee_deg[None, max(s, li - k2): li + k2 + 1])[0])
+    out["knee_flexion_top_deg"] = _f(_window_median(sig.knee_deg[max(s, li - k2): li + k2 + 1]))
     hip = sig.hip_deg[sl]
     hfin = np.isfinite(hip)
     out["hip_flexion_bottom_deg"] = float(hip[hfin].max()) if hfin.any() else None
