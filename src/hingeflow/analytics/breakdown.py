@@ -223,9 +223,8 @@ def baseline_metrics(reps: pl.DataFrame, n_loads: int = 1) -> dict[tuple[str, st
     The light-load reference that ``faults.rep_faults`` compares rounding and drift with.
     """
     metrics = _metric_cols(reps)
-    out: dict[tuple[str, str], dict[str, float]] = {}
-    for (a, ex), g in reps.group_by(["athlete_id", "exercise"]):
-        loads = sorted(g["load_kg"].unique().to_list())[:n_loads]
-        light = g.filter(pl.col("load_kg").is_in(loads))
-        out[(a, ex)] = {m: light[m].cast(pl.Float64).median() for m in metrics}
-    return out
+    keys = ["athlete_id", "exercise"]
+    # the reps at each athlete x exercise's n lightest distinct loads, medians in one aggregation
+    light = reps.filter(pl.col("load_kg").rank("dense").over(keys) <= n_loads)
+    med = light.group_by(keys).agg([pl.col(m).cast(pl.Float64).median() for m in metrics])
+    return {(row[0], row[1]): dict(zip(metrics, row[2:])) for row in med.iter_rows()}
