@@ -151,9 +151,10 @@ def confidence(sig: Signals, rep: Rep, camera_view: str = "side") -> float:
     valid = np.asarray(sig.valid[s:e], dtype=bool)
     if valid.size == 0:
         return 0.0
-    frac = float(valid.mean())
+    n_valid = np.count_nonzero(valid)
+    frac = n_valid / valid.size  # (count / size: the division a bool array's mean does)
     if (camera_view or "side") == "side":  # side-view angles need the near leg in sight
-        frac *= float(np.asarray(sig.tracked[s:e], dtype=bool)[valid].mean()) if valid.any() else 0.0
+        frac *= np.count_nonzero(np.asarray(sig.tracked[s:e], dtype=bool)[valid]) / n_valid if n_valid else 0.0
     view = VIEW_FACTOR.get(camera_view or "side", 0.4)
     if (camera_view or "side") == "side":
         series = (sig.trunk_deg[s:e], sig.knee_deg[s:e])
@@ -166,6 +167,5 @@ def confidence(sig: Signals, rep: Rep, camera_view: str = "side") -> float:
             continue
         d3 = np.abs(np.diff(x, 3))
         jit = max(jit, 1.4826 * float(np.partition(d3, len(d3) // 2)[len(d3) // 2]) / math.sqrt(20.0))
-    x = series[0]
-    qual = math.exp(-jit / JITTER_SCALE_DEG) if np.isfinite(x).sum() >= 5 else 0.0
-    return float(np.clip(frac * view * qual, 0.0, 1.0))
+    qual = math.exp(-jit / JITTER_SCALE_DEG) if np.count_nonzero(np.isfinite(series[0])) >= 5 else 0.0
+    return min(max(frac * view * qual, 0.0), 1.0)

@@ -158,21 +158,34 @@ def lockout_index(trunk: np.ndarray) -> int:
 
     The most extended angle up to where the rising speed first drops below
     ``LOCKOUT_SLOW`` of its peak or has a local minimum below ``LOCKOUT_DIP`` of it;
-    the smallest angle overall when it never slows.
+    the smallest angle overall when it never slows. Runs on Python floats (a rise is a
+    few dozen frames); non-finite angles never count as the most extended.
     """
-    x = np.where(np.isfinite(trunk), trunk, np.inf)
-    if x.size < 3 or not np.isfinite(x).any():
-        return int(x.argmin())
-    speed = np.nan_to_num(-np.diff(trunk), nan=0.0, posinf=0.0, neginf=0.0)  # deg/frame, + = rising
-    peak = int(speed.argmax())
+    tr = trunk.tolist()
+    x = [v if math.isfinite(v) else math.inf for v in tr]
+    if len(x) < 3 or not any(v < math.inf for v in x):
+        return _argmin(x)
+    # deg/frame, + = rising; a step to or from a non-finite angle counts as 0
+    speed = [-(b - a) for a, b in zip(tr, tr[1:])]
+    speed = [v if math.isfinite(v) else 0.0 for v in speed]
+    peak = max(range(len(speed)), key=speed.__getitem__)
     if not speed[peak] > 0:
-        return int(x.argmin())
+        return _argmin(x)
     sp = speed[peak:]
-    dip = np.zeros(sp.size, dtype=bool)  # a local minimum of the speed well below the peak
-    dip[1:-1] = (sp[1:-1] <= sp[:-2]) & (sp[1:-1] < sp[2:]) & (sp[1:-1] < LOCKOUT_DIP * sp[0])
-    slow = np.flatnonzero((sp < LOCKOUT_SLOW * sp[0]) | dip)
-    stop = peak + int(slow[0]) + 1 if slow.size else x.size
-    return int(x[:stop + 1].argmin())
+    slow_below, dip_below = LOCKOUT_SLOW * sp[0], LOCKOUT_DIP * sp[0]
+    stop = len(x)
+    for i, v in enumerate(sp):
+        # slowed down, or a local minimum of the speed well below the peak
+        dip = 0 < i < len(sp) - 1 and v <= sp[i - 1] and v < sp[i + 1] and v < dip_below
+        if v < slow_below or dip:
+            stop = peak + i + 1
+            break
+    return _argmin(x[:stop + 1])
+
+
+def _argmin(x: list[float]) -> int:
+    """Index of the first smallest value (``np.argmin`` of a NaN-free list)."""
+    return min(range(len(x)), key=x.__getitem__)
 
 
 def rise_progress_at_knee(knee: np.ndarray, trunk: np.ndarray, knee_frac: float = 0.5,
