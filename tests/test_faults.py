@@ -142,6 +142,8 @@ def test_overextension_relative_to_own_lockout():
     assert "lockout_overextension" in _judge("deadlift", base, trunk_angle_top_deg=-2.0)
     assert "lockout_overextension" not in _judge("deadlift", base, trunk_angle_top_deg=1.0)
     assert "lockout_overextension" in _judge("deadlift", None, trunk_angle_top_deg=-8.0)
+    # an athlete whose upright trunk reads -6.5 deg (camera offset): -9 is within their own range
+    assert "lockout_overextension" not in _judge("deadlift", {"trunk_angle_top_deg": -6.5}, trunk_angle_top_deg=-9.0)
 
 
 def test_hips_rise_first_only_where_the_knees_extend():

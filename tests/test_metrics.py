@@ -173,3 +173,29 @@ def test_lockout_of_a_last_rep_that_runs_on_into_standing_up():
     # with a pause at the top the lockout is the most extended angle, as before
     held = np.where(t <= 1.0, 70 - 72 * _ease(t / 1.0), -2.0)
     assert held[lockout_index(held)] == pytest.approx(-2.0, abs=0.01)
+
+
+def test_lockout_found_after_the_reps_end():
+    # the rep (as segmented) ends at 2 deg on the way back; the trunk goes on to -12 deg
+    sig, rep = hinge_rep(trunk_top=-12.0, tail=1.0)
+    early_end = int(np.flatnonzero((np.arange(len(sig.t_s)) > rep.bottom) & (sig.trunk_deg <= 2.0))[0])
+    m = rep_metrics(sig, Rep(rep.start, rep.bottom, early_end), "side")
+    assert m["trunk_angle_top_deg"] == pytest.approx(-12.0, abs=0.05)
+    # ... but not into the next rep's descent: a touch-and-go rep stops where the rise turns
+    t = np.arange(0, 4.0, 1 / 30)
+    trunk = 35 + 35 * np.cos(2 * np.pi * t / 2.0)  # 70 -> 0 -> 70 every 2 s, lockout 0 at t = 1 s
+    sig2 = make_signals(t, trunk_deg=trunk, knee_deg=np.full(len(t), 10.0), vertical=trunk / 140)
+    m2 = rep_metrics(sig2, Rep(0, 0, 27), "side")  # ends 3 frames before the turn
+    assert m2["trunk_angle_top_deg"] == pytest.approx(0.0, abs=0.2)
+
+
+def test_lockout_search_past_the_end_stops_where_tracking_is_lost():
+    sig, rep = hinge_rep(trunk_top=0.0, tail=1.0)
+    trunk = sig.trunk_deg.copy()
+    tracked = np.ones(len(trunk), bool)
+    end = rep.end
+    trunk[end + 3:] = -120.0  # garbage pose just after the rep
+    tracked[end + 3:] = False
+    sig = make_signals(sig.t_s, trunk_deg=trunk, knee_deg=sig.knee_deg, vertical=sig.vertical, tracked=tracked)
+    m = rep_metrics(sig, rep, "side")
+    assert m["trunk_angle_top_deg"] == pytest.approx(0.0, abs=0.5)

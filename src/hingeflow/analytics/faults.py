@@ -101,8 +101,10 @@ def rep_faults(metrics: Mapping, profile: Profile, baseline: Mapping | None = No
     add("squatting_the_hinge", (knee_b is not None and knee_b > p.squat_knee_bottom_deg) or hips_drop)
     add("rounded_back", rounded_back(m, p, baseline))
     d_top = _delta(m, baseline, "trunk_angle_top_deg")
+    # against the athlete's own light-load lockout when there is one (it carries the
+    # camera's offset of the 2D trunk line), otherwise the absolute angle
     add("lockout_overextension", trunk_t is not None and (
-        trunk_t <= p.overext_trunk_top_deg or (d_top is not None and d_top <= p.overext_trunk_delta_deg)))
+        d_top <= p.overext_trunk_delta_deg if d_top is not None else trunk_t <= p.overext_trunk_top_deg))
     add("incomplete_lockout", trunk_t is not None and trunk_t >= p.incomplete_trunk_top_deg)
     add("locked_knees", knee_b is not None and knee_b < p.locked_knee_max_deg)
     d_w = _delta(m, baseline, "wrist_offset_bottom")

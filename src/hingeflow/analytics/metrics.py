@@ -70,6 +70,7 @@ METRIC_COLUMNS: tuple[str, ...] = SAGITTAL + FRONTAL + OTHER
 
 LOCKOUT_SLOW = 0.15  # the rise ends where its speed first drops below this fraction of its peak ...
 LOCKOUT_DIP = 0.4  # ... or has a local minimum below this fraction (it runs on into standing up)
+LOCKOUT_PAST_END_S = 0.5
 BOTTOM_WINDOW_DEG = 5.0  # frames within this of the max lean form the bottom window
 RATIO_CAP = 50.0
 HIPS_RISE_MIN_KNEE_RANGE = 15.0  # deg; below this the knee barely moves (an RDL): test moot
@@ -183,6 +184,19 @@ def lockout_index(trunk: np.ndarray) -> int:
     return _argmin(x[:stop + 1])
 
 
+def _lockout_search_end(sig: Signals, end: int) -> int:
+    """Exclusive index up to which a rep's lockout is looked for.
+
+    The rep ends where the depth signal (trunk and hip height together) is back near
+    standing, but the trunk may go on extending or leaning back after that: the search
+    runs on for up to ``LOCKOUT_PAST_END_S``, while the pose stays valid and tracked
+    (``lockout_index`` then stops where the rise slows).
+    """
+    limit = min(len(sig.t_s), end + 1 + int(round(LOCKOUT_PAST_END_S * (sig.fps or 30.0))))
+    ok = np.asarray(sig.valid[end + 1:limit], dtype=bool) & np.asarray(sig.tracked[end + 1:limit], dtype=bool)
+    return end + 1 + (ok.size if ok.all() else int(ok.argmin()))
+
+
 def _argmin(x: list[float]) -> int:
     """Index of the first smallest value (``np.argmin`` of a NaN-free list)."""
     return min(range(len(x)), key=x.__getitem__)
@@ -286,7 +300,7 @@ def rep_metrics(sig: Signals, rep: Rep, camera_view: str = "side") -> dict:
 
     if have_trunk:
         out["trunk_angle_bottom_deg"] = tmax
-        li = bi + lockout_index(trunk[bi - s:])
+        li = bi + lockout_index(sig.trunk_deg[bi:_lockout_search_end(sig, e)])
         out["trunk_angle_top_deg"] = _f(float(sig.trunk_deg[li]))
     else:
         li = e
