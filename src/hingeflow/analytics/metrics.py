@@ -90,11 +90,6 @@ def _f(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
-def _nanmedian(a: np.ndarray) -> float:
-    a = a[np.isfinite(a)]
-    return float(np.median(a)) if a.size else math.nan
-
-
 def _window_median(a: np.ndarray) -> float:
     """NaN-aware median of a rep's window of a signal (NaN when it has no finite value).
 
@@ -276,8 +271,8 @@ def rep_metrics(sig: Signals, rep: Rep, camera_view: str = "side") -> dict:
 
     if camera_view == "front":
         k = max(1, int(round(0.1 * (sig.fps or 30.0))))
-        at_bottom = _nanmedian(sig.hip_tilt[max(s, b - k): min(e, b + k) + 1])
-        at_start = _nanmedian(sig.hip_tilt[s: min(e, s + k) + 1])
+        at_bottom = _window_median(sig.hip_tilt[max(s, b - k): min(e, b + k) + 1])
+        at_start = _window_median(sig.hip_tilt[s: min(e, s + k) + 1])
         out["hip_tilt_bottom_deg"] = _f(at_bottom - at_start)
         if out["hip_tilt_bottom_deg"] is None:
             reasons["hip_tilt_bottom_deg"] = "signal missing (NaN) in this rep"

@@ -504,16 +504,12 @@ def compute_signals(frames: pl.DataFrame, cutoff_hz: float = 4.0) -> Signals:
     interpolating dropouts of at most 0.25 s; longer dropouts stay NaN.
     See the module docstring for the full recipe and the standing reference.
     """
-    return signals_from_inputs(signal_inputs(frames), cutoff_hz)
-
-
-def signals_from_inputs(inp: SignalInputs, cutoff_hz: float = 4.0) -> Signals:
-    """`compute_signals` on one video's already extracted columns (rows sorted by frame_idx)."""
-    return signals_batch([inp], cutoff_hz)[0]
+    return signals_batch([signal_inputs(frames)], cutoff_hz)[0]
 
 
 def signals_batch(inputs: list[SignalInputs], cutoff_hz: float = 4.0) -> list[Signals]:
-    """`signals_from_inputs` of several videos; their ankle running medians in one polars call.
+    """`compute_signals` of several videos, from their already extracted columns (each
+    video's rows sorted by frame_idx); their ankle running medians in one polars call.
 
     Each video is cleaned up to its leg outlier test (`_LegPrep`), the running
     medians of all ankle tracks are taken together (`running_medians`: each

@@ -15,16 +15,11 @@ from hingeflow.analytics.faults import confidence, form_score, rep_faults
 from hingeflow.analytics.metrics import METRIC_COLUMNS, rep_metrics
 from hingeflow.analytics.profiles import Profile, load_profiles
 from hingeflow.analytics.reps import segment_reps
-from hingeflow.analytics.signals import SIGNAL_COLUMNS, SignalInputs, compute_signals, signal_inputs, signals_batch
+from hingeflow.analytics.signals import SIGNAL_COLUMNS, SignalInputs, signal_inputs, signals_batch
 from hingeflow.analytics.types import Signals
 
 BATCH_VIDEOS = 64  # videos whose signals are computed together (shared steps run once per batch)
 IDENTITY = ("athlete_id", "video_id", "recorded_on", "week", "exercise", "load_kg", "set_index", "camera_view")
-
-
-def measure_video(frames: pl.DataFrame, video: dict) -> list[dict]:
-    """Reps of one video with their metrics (no faults yet). `frames`: its rows, any order."""
-    return measure_signals(compute_signals(frames.sort("frame_idx", maintain_order=True)), video)
 
 
 def _grouped_in_frame_order(frames: pl.DataFrame) -> bool:
