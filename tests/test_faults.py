@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from test_metrics import hinge_rep, make_signals
 
-from hingeflow.analytics.faults import FAULTS, confidence, form_score, rep_faults
+import polars as pl
+
+from hingeflow.analytics.faults import FAULTS, confidence, form_score, judge_reps, rep_faults
 from hingeflow.analytics.metrics import rep_metrics
 from hingeflow.analytics.profiles import load_profiles
 
@@ -112,6 +114,34 @@ def test_form_score():
     assert form_score({}, ["rounded_back"], p) == pytest.approx(70.0)
     assert form_score({}, ["rounded_back", "load_drift"], p) == pytest.approx(55.0)
     assert form_score({}, list(FAULTS), p) == 0.0
+
+
+def test_judge_reps_uses_each_reps_own_profile_and_athlete_baseline():
+    reps = pl.DataFrame({
+        "athlete_id": ["a", "b", "a", "c"],
+        "exercise": ["deadlift", "deadlift", "romanian_deadlift", "deadlift"],
+        "trunk_angle_top_deg": [-2.0, -2.0, 2.0, -8.0],
+        "hips_rise_trunk_progress": [0.0, None, 0.0, float("nan")],
+        "back_bend_bottom_deg": [20.0, 20.0, None, None],
+    })
+    baselines = pl.DataFrame({  # athlete c has no baseline: absolute thresholds
+        "athlete_id": ["a", "b"], "exercise": ["deadlift", "deadlift"],
+        "trunk_angle_top_deg": [4.0, -6.5], "back_bend_bottom_deg": [19.0, 5.0],
+    })
+    judged = judge_reps(reps, P, baselines)
+    assert judged.columns == [*reps.columns, "faults", "form_score"]
+    assert judged["faults"].to_list() == [
+        ["lockout_overextension", "hips_rise_first"],  # 6 deg behind a's lockout; hips rise on
+        ["rounded_back"],  # b's lockout is her usual -6.5 deg; back bend +15 deg over her baseline
+        [],  # hips_rise_first is disabled in the romanian_deadlift profile
+        ["lockout_overextension"],  # no baseline: the absolute -7 deg; NaN progress never fires
+    ]
+    w = P["deadlift"].weights
+    assert judged["form_score"].to_list() == pytest.approx(
+        [100 - w["lockout_overextension"] - w["hips_rise_first"], 100 - w["rounded_back"], 100.0,
+         100 - w["lockout_overextension"]])
+    with pytest.raises(ValueError, match="no fault profile"):
+        judge_reps(reps.with_columns(pl.lit("bench_press").alias("exercise")), P, baselines)
 
 
 def test_confidence_orders_views_and_quality():

@@ -217,14 +217,19 @@ def week_over_week(sets: pl.DataFrame, noise: dict[str, float] | None = None) ->
                      "prev_value", "change", "noise", "verdict"]))
 
 
-def baseline_metrics(reps: pl.DataFrame, n_loads: int = 1) -> dict[tuple[str, str], dict[str, float]]:
-    """(athlete_id, exercise) -> metric medians over the reps at the lightest ``n_loads`` loads.
+def baseline_table(reps: pl.DataFrame, n_loads: int = 1) -> pl.DataFrame:
+    """Per athlete_id x exercise, the metric medians over the reps at its lightest ``n_loads`` loads.
 
-    The light-load reference that ``faults.rep_faults`` compares rounding and drift with.
+    The light-load reference that ``faults.judge_reps`` compares rounding, drift, lockout
+    and hip tilt with.
     """
-    metrics = _metric_cols(reps)
     keys = ["athlete_id", "exercise"]
-    # the reps at each athlete x exercise's n lightest distinct loads, medians in one aggregation
     light = reps.filter(pl.col("load_kg").rank("dense").over(keys) <= n_loads)
-    med = light.group_by(keys).agg([pl.col(m).cast(pl.Float64).median() for m in metrics])
+    return light.group_by(keys).agg([pl.col(m).cast(pl.Float64).median() for m in _metric_cols(reps)])
+
+
+def baseline_metrics(reps: pl.DataFrame, n_loads: int = 1) -> dict[tuple[str, str], dict[str, float]]:
+    """``baseline_table`` as (athlete_id, exercise) -> {metric: median}."""
+    med = baseline_table(reps, n_loads)
+    metrics = med.columns[2:]
     return {(row[0], row[1]): dict(zip(metrics, row[2:])) for row in med.iter_rows()}

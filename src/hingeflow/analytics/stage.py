@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from hingeflow.analytics.breakdown import baseline_metrics, breakdown, sets_table, week_over_week
-from hingeflow.analytics.faults import confidence, form_score, rep_faults
+from hingeflow.analytics.breakdown import baseline_table, breakdown, sets_table, week_over_week
+from hingeflow.analytics.faults import confidence, judge_reps
 from hingeflow.analytics.metrics import METRIC_COLUMNS, rep_metrics
 from hingeflow.analytics.profiles import Profile, load_profiles
 from hingeflow.analytics.reps import segment_reps
@@ -56,14 +56,16 @@ def measure_signals(sig: Signals, video: dict) -> list[dict]:
 def video_inputs(frames: pl.DataFrame, video_ids: list[str]) -> dict[str, SignalInputs]:
     """video_id -> its frames' signal inputs (rows sorted by frame_idx), for the videos in `video_ids`.
 
-    One select/filter (a sort only when the rows are not already grouped by video
+    One select/rechunk/filter (a sort only when the rows are not already grouped by video
     in frame order) and one numpy conversion for all videos; each video's inputs
     are row slices (views) of the shared arrays. Videos without frames are absent.
     """
     if frames.height == 0 or not video_ids:
         return {}
     cols = ["video_id", "frame_idx", *(c for c in SIGNAL_COLUMNS if c in frames.columns)]
-    sel = frames.lazy().select(cols).filter(pl.col("video_id").is_in(video_ids)).collect()
+    # one chunk of just these columns first (the pipeline's frames arrive as one chunk per
+    # video: filtering and converting many chunks costs ~3x more)
+    sel = frames.lazy().select(cols).collect().rechunk().filter(pl.col("video_id").is_in(video_ids))
     if sel.height == 0:
         return {}
     if not _grouped_in_frame_order(sel):
@@ -77,19 +79,8 @@ def video_inputs(frames: pl.DataFrame, video_ids: list[str]) -> dict[str, Signal
 
 def judge(reps: pl.DataFrame, history: pl.DataFrame, profiles: dict[str, Profile]) -> pl.DataFrame:
     """Add faults and form_score to measured reps; baselines come from `history` + `reps`."""
-    if reps.height == 0:
-        return reps.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("faults"),
-                                 pl.lit(0.0).alias("form_score"))
     pool = pl.concat([history.select(reps.columns), reps], how="vertical_relaxed") if history.height else reps
-    baselines = baseline_metrics(pool)
-    faults, scores = [], []
-    for row in reps.iter_rows(named=True):
-        profile = profiles[row["exercise"]]
-        f = rep_faults(row, profile, baselines.get((row["athlete_id"], row["exercise"])))
-        faults.append(f)
-        scores.append(form_score(row, f, profile))
-    return reps.with_columns(pl.Series("faults", faults, dtype=pl.List(pl.String)),
-                             pl.Series("form_score", scores, dtype=pl.Float64))
+    return judge_reps(reps, profiles, baseline_table(pool))
 
 
 def analyse(frames: pl.DataFrame, videos: pl.DataFrame, history: pl.DataFrame,
