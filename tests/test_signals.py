@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hingeflow.analytics.signals import compute_signals, fill_gaps, lowpass_segments, runs
+from hingeflow.analytics.signals import compute_signals, fill_gaps, lowpass_segments
 from hingeflow.landmarks import LANDMARKS
 
 
@@ -60,11 +60,6 @@ def hinge_frames(trunk_deg: np.ndarray, fps: float = 30.0, facing: int = 1, knee
 def slow_reps(n: int = 300, fps: float = 30.0, period_s: float = 3.0, depth: float = 70.0) -> np.ndarray:
     t = np.arange(n) / fps
     return depth * 0.5 * (1 - np.cos(2 * np.pi * t / period_s))
-
-
-def test_runs():
-    s, e = runs(np.array([0, 1, 1, 0, 1], bool))
-    assert s.tolist() == [1, 4] and e.tolist() == [3, 5]
 
 
 @pytest.mark.parametrize("near", ["left", "right"])

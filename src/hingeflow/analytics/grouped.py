@@ -1,0 +1,238 @@
+"""Group-aware array helpers: many series (videos, shots) side by side on one concatenated axis.
+
+Each helper gives, for every group, what the same numpy/scipy call gives on that
+group's elements alone, with the same floating-point operations (bit-identical).
+
+Conventions:
+- `Groups(bounds)`: consecutive groups along an axis of `n` elements; group g is
+  elements `bounds[g]:bounds[g + 1]` (the frames of the videos of a batch, in order).
+- `ids` (n,) int: the group of each element, for groupings that need not be
+  consecutive (e.g. the selected frames of several videos); groups 0 .. n_groups - 1.
+- Arrays of several series have shape (..., n): the grouped axis is the last one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import polars as pl
+from scipy.signal import lfilter, lfilter_zi
+
+
+@dataclass(frozen=True)
+class Groups:
+    """Consecutive groups along an axis: group g is elements bounds[g]:bounds[g + 1]."""
+
+    bounds: np.ndarray  # (n_groups + 1,) int, non-decreasing, bounds[0] == 0
+
+    @classmethod
+    def of_lengths(cls, lengths: np.ndarray | list[int]) -> Groups:
+        """Groups of these lengths, in order."""
+        return cls(np.concatenate(([0], np.cumsum(lengths, dtype=np.intp))))
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.bounds) - 1
+
+    @property
+    def starts(self) -> np.ndarray:
+        return self.bounds[:-1]
+
+    @property
+    def ends(self) -> np.ndarray:
+        return self.bounds[1:]
+
+    @cached_property
+    def ids(self) -> np.ndarray:
+        """(n,) the group of each element."""
+        return np.repeat(np.arange(self.n_groups), np.diff(self.bounds))
+
+    def first(self, n: int) -> np.ndarray:
+        """(n,) bool: True at the first element of each non-empty group."""
+        out = np.zeros(n, dtype=bool)
+        out[self.starts[self.starts < self.ends]] = True
+        return out
+
+    def last(self, n: int) -> np.ndarray:
+        """(n,) bool: True at the last element of each non-empty group."""
+        out = np.zeros(n, dtype=bool)
+        out[self.ends[self.starts < self.ends] - 1] = True
+        return out
+
+
+# ----------------------------------------------------------------------------- order statistics
+
+def _grid(values: np.ndarray, ids: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """values (..., n) laid out one row per group: (grid (..., n_groups, width), col).
+
+    Element i sits at grid[..., ids[i], col[i]], in input order within its group; the
+    rest of each row is NaN.
+    """
+    counts = np.bincount(ids, minlength=n_groups)
+    order = np.argsort(ids, kind="stable")
+    col = np.empty(ids.size, dtype=np.intp)
+    col[order] = np.arange(ids.size) - (np.cumsum(counts) - counts)[ids[order]]
+    grid = np.full((*values.shape[:-1], n_groups, counts.max(initial=0)), np.nan)
+    grid[..., ids, col] = values
+    return grid, col
+
+
+def group_nanmedian(values: np.ndarray, ids: np.ndarray, n_groups: int) -> np.ndarray:
+    """`np.nanmedian` of each group's values (..., n) -> (..., n_groups); NaN for a group without values.
+
+    Median of an even count = (a + b) / 2 of the middle pair, as numpy computes it.
+    """
+    grid = np.sort(_grid(values, ids, n_groups)[0], axis=-1)  # NaN sort last
+    if grid.shape[-1] == 0:
+        return np.full(grid.shape[:-1], np.nan)
+    count = (~np.isnan(grid)).sum(axis=-1)
+    lo = np.take_along_axis(grid, np.maximum(count - 1, 0)[..., None] // 2, axis=-1)[..., 0]
+    hi = np.take_along_axis(grid, count[..., None] // 2, axis=-1)[..., 0]
+    mid = np.where(count % 2 == 1, lo, (lo + hi) / 2)
+    return np.where(count > 0, mid, np.nan)
+
+
+def group_median(values: np.ndarray, ids: np.ndarray, n_groups: int) -> np.ndarray:
+    """`np.median` of each group's values (n,) -> (n_groups,): NaN for a group with a NaN or no values."""
+    has_nan = np.bincount(ids, weights=np.isnan(values), minlength=n_groups) > 0
+    return np.where(has_nan, np.nan, group_nanmedian(values, ids, n_groups))
+
+
+def group_ranks(values: np.ndarray, ids: np.ndarray, n_groups: int) -> np.ndarray:
+    """(n,) rank of each value within its group, 0 = smallest; ties ranked by position, NaN last."""
+    grid, col = _grid(values, ids, n_groups)
+    order = np.argsort(grid, axis=-1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(grid.shape[-1]), axis=-1)
+    return ranks[ids, col]
+
+
+# ----------------------------------------------------------------------------- runs and interpolation
+
+def runs_in_groups(mask: np.ndarray, groups: Groups, splits: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) indices of the runs of True in `mask` (n,), each within one group.
+
+    A run also ends before an element marked in `splits` (bool, n): that element starts a new run.
+    """
+    n = mask.size
+    cont = np.zeros(n, dtype=bool)  # element i continues the run of element i - 1
+    cont[1:] = mask[1:] & mask[:-1]
+    cont &= ~groups.first(n)
+    if splits is not None:
+        cont &= ~splits
+    starts = np.flatnonzero(mask & ~cont)
+    ends = np.flatnonzero(mask & ~np.append(cont[1:], False)) + 1
+    return starts, ends
+
+
+def interp_into(t: np.ndarray, y: np.ndarray, src: np.ndarray, dst: np.ndarray, groups: Groups,
+                min_src: int = 1) -> None:
+    """In place: y[..., dst] = `np.interp(t[dst], t[src], y[..., src])` within each group.
+
+    `t` (n,) increases within each group; `src` and `dst` (bool, n) are disjoint.
+    Groups with fewer than `min_src` src elements are left unchanged. Same arithmetic
+    as numpy: slope * (t - t_left) + y_left between the neighbouring src elements, the
+    nearest src value beyond either end.
+    """
+    ids = groups.ids
+    enough = np.bincount(ids[src], minlength=groups.n_groups) >= min_src
+    i = np.flatnonzero(dst & enough[ids])
+    if i.size == 0:
+        return
+    n = t.size
+    pos = np.arange(n)
+    before = np.maximum.accumulate(np.where(src, pos, -1))[i]
+    after = np.minimum.accumulate(np.where(src, pos, n)[::-1])[::-1][i]
+    has_before, has_after = before >= groups.starts[ids[i]], after < groups.ends[ids[i]]
+    p = np.where(has_before, before, after)  # beyond an end both neighbours are the nearest src
+    q = np.where(has_after, after, before)
+    yp, yq = y[..., p], y[..., q]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = (yq - yp) / (t[q] - t[p])
+        res = slope * (t[i] - t[p]) + yp
+        back = slope * (t[i] - t[q]) + yq  # numpy's retry from the right when the left gives NaN
+    back = np.where(np.isnan(back) & (yp == yq), yp, back)
+    res = np.where(np.isnan(res), back, res)
+    y[..., i] = np.where(has_before & has_after, res, yp)
+
+
+# ----------------------------------------------------------------------------- filters
+
+def running_median_in_groups(x: np.ndarray, groups: Groups, sizes: np.ndarray) -> np.ndarray:
+    """Centred running median over `sizes[g]` (odd) elements of each series x (..., n), within each group.
+
+    Edges repeat the group's first/last element (scipy.ndimage `median_filter(...,
+    mode="nearest")` semantics, with the same values: an odd window's median is one of
+    its elements). Polars' sorted-window rolling median, one call per distinct size:
+    the edge-padded groups of all series are consecutive blocks of one series, and only
+    windows inside a block are kept.
+    """
+    sizes = np.asarray(sizes, dtype=np.intp)
+    if np.any((sizes % 2 != 1) | (sizes < 1)):
+        raise ValueError(f"running_median_in_groups: sizes must be odd and positive, got {np.unique(sizes)}")
+    out = np.empty_like(x, dtype=np.float64)
+    lengths = np.diff(groups.bounds)
+    for size in np.unique(sizes[lengths > 0]):
+        members = np.flatnonzero((sizes == size) & (lengths > 0))
+        h = int(size) // 2
+        padded = Groups.of_lengths(lengths[members] + 2 * h)
+        within = np.arange(padded.bounds[-1]) - np.repeat(padded.starts, np.diff(padded.bounds)) - h
+        src = groups.starts[members][padded.ids] + np.clip(within, 0, lengths[members][padded.ids] - 1)
+        blocks = x[..., src].reshape(-1, src.size)  # one row per series
+        med = pl.Series(blocks.ravel()).rolling_median(int(size)).to_numpy().reshape(blocks.shape)
+        keep = (within >= 0) & (within < lengths[members][padded.ids])  # windows centred inside a group
+        out[..., src[keep]] = med[:, np.flatnonzero(keep) + h].reshape(*x.shape[:-1], -1)
+    return out
+
+
+def filtfilt_runs(b: np.ndarray, a: np.ndarray, x: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Copy of x (..., n) with each run starts[r]:ends[r] of every series filtered by scipy
+    `filtfilt(b, a, run)` (method "pad", odd extension of 3 * max(len(a), len(b)) elements).
+
+    Runs must be longer than that padding. All runs are the rows of one padded 2D array,
+    left-aligned, so each `lfilter` call filters them all: lfilter is row-independent and
+    reads a row left to right, so the padding after a row's values does not change them;
+    for the backward pass each row's forward output is reversed into a left-aligned row.
+    Same operations in the same order as scipy's per-run call.
+    """
+    out = np.array(x, dtype=np.float64, order="C", copy=True)  # C order: `rows` below is a view
+    if len(starts) == 0:
+        return out
+    edge = 3 * max(len(a), len(b))
+    lengths = ends - starts
+    if np.any(lengths <= edge):
+        raise ValueError(f"filtfilt_runs: runs must be longer than {edge} elements")
+    zi = lfilter_zi(b, a)[None, :]
+    width = int(lengths.max()) + 2 * edge
+    rows = out.reshape(-1, out.shape[-1])  # (series, n)
+    ext = _odd_extension(rows, starts, lengths, edge, width)  # (series * runs, width)
+    y, _ = lfilter(b, a, ext, axis=-1, zi=zi * ext[:, :1])
+    last = np.tile(lengths + 2 * edge - 1, len(rows))[:, None]  # each row's last valid column
+    y = np.take_along_axis(y, np.maximum(last - np.arange(width), 0), axis=-1)  # reversed, left-aligned
+    y, _ = lfilter(b, a, y, axis=-1, zi=zi * y[:, :1])
+    # filtfilt's result is the reversed backward output without the extensions
+    run = np.repeat(np.arange(len(starts)), lengths)
+    within = np.arange(run.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    cols = (lengths[run] + edge - 1 - within)
+    frames = starts[run] + within
+    y = y.reshape(len(rows), len(starts), width)
+    rows[:, frames] = y[:, run, cols]
+    return out
+
+
+def _odd_extension(rows: np.ndarray, starts: np.ndarray, lengths: np.ndarray, edge: int, width: int) -> np.ndarray:
+    """Each run of each row, odd-extended by `edge` values at both ends as scipy's `odd_ext`
+    (2 * x[0] - x[edge:0:-1], x, 2 * x[-1] - x[-2:-edge - 2:-1]), left-aligned in a row of
+    `width` (the rest repeats the run's last value): (rows * runs, width)."""
+    j = np.arange(width) - edge  # position within the run
+    m = lengths[:, None]
+    src = np.where(j < 0, -j, np.where(j >= m, 2 * (m - 1) - j, j))
+    src = starts[:, None] + np.clip(src, 0, m - 1)  # (runs, width); beyond the extension: clipped
+    ext = rows[:, src]  # (series, runs, width)
+    ext[..., :edge] = 2 * ext[..., edge:edge + 1] - ext[..., :edge]
+    r = np.arange(len(starts))[:, None]
+    right = lengths[:, None] + edge + np.arange(edge)  # the right extension's columns
+    ext[:, r, right] = 2 * ext[:, r, right[:, :1] - 1] - ext[:, r, right]
+    return ext.reshape(-1, width)
