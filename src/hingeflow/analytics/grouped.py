@@ -49,6 +49,19 @@ class Groups:
         """(n,) the group of each element."""
         return np.repeat(np.arange(self.n_groups), np.diff(self.bounds))
 
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        """(..., n_groups) sum of each group's values (..., n), 0 for an empty group (`np.add.reduceat`:
+        the same order for equal-length groups, not necessarily `np.sum`'s last bits)."""
+        out = np.zeros((*values.shape[:-1], self.n_groups), dtype=np.result_type(values, np.intp))
+        nonempty = self.starts < self.ends
+        if nonempty.any():
+            out[..., nonempty] = np.add.reduceat(values, self.starts[nonempty], axis=-1)
+        return out
+
+    def count(self, mask: np.ndarray) -> np.ndarray:
+        """(n_groups,) number of True elements of `mask` (n,) in each group."""
+        return self.sum(mask.astype(np.intp))
+
     def first(self, n: int) -> np.ndarray:
         """(n,) bool: True at the first element of each non-empty group."""
         out = np.zeros(n, dtype=bool)
@@ -64,49 +77,78 @@ class Groups:
 
 # ----------------------------------------------------------------------------- order statistics
 
-def _grid(values: np.ndarray, ids: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
-    """values (..., n) laid out one row per group: (grid (..., n_groups, width), col).
+def _grid(values: np.ndarray, ids: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """values (..., n) laid out one row per group: (grid (..., n_groups, width), flat, counts).
 
-    Element i sits at grid[..., ids[i], col[i]], in input order within its group; the
-    rest of each row is NaN.
+    `ids` must be sorted (each group's elements consecutive). Element i sits at
+    grid.reshape(..., -1)[..., flat[i]], in input order within its group's row; the rest
+    of each row is NaN. `counts` (n_groups,): elements per group.
     """
-    counts = np.bincount(ids, minlength=n_groups)
-    order = np.argsort(ids, kind="stable")
-    col = np.empty(ids.size, dtype=np.intp)
-    col[order] = np.arange(ids.size) - (np.cumsum(counts) - counts)[ids[order]]
-    grid = np.full((*values.shape[:-1], n_groups, counts.max(initial=0)), np.nan)
-    grid[..., ids, col] = values
-    return grid, col
+    if np.any(ids[1:] < ids[:-1]):
+        raise ValueError("group ids must be sorted")
+    bounds = np.searchsorted(ids, np.arange(n_groups + 1))
+    counts = np.diff(bounds)
+    width = int(counts.max(initial=0))
+    flat = np.arange(ids.size) + (np.arange(n_groups) * width - bounds[:-1])[ids]
+    grid = np.full((*values.shape[:-1], n_groups * width), np.nan)
+    grid[..., flat] = values
+    return grid.reshape(*values.shape[:-1], n_groups, width), flat, counts
 
 
-def group_nanmedian(values: np.ndarray, ids: np.ndarray, n_groups: int) -> np.ndarray:
-    """`np.nanmedian` of each group's values (..., n) -> (..., n_groups); NaN for a group without values.
+def _sorted_grid(values: np.ndarray, ids: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(each group's values sorted, NaN last (..., n_groups, width), non-NaN counts (..., n_groups),
+    counts (n_groups,)) for sorted `ids`."""
+    grid, _, counts = _grid(values, ids, n_groups)
+    grid.sort(axis=-1)
+    return grid, (~np.isnan(grid)).sum(axis=-1), counts
 
-    Median of an even count = (a + b) / 2 of the middle pair, as numpy computes it.
-    """
-    grid = np.sort(_grid(values, ids, n_groups)[0], axis=-1)  # NaN sort last
-    if grid.shape[-1] == 0:
-        return np.full(grid.shape[:-1], np.nan)
-    count = (~np.isnan(grid)).sum(axis=-1)
-    lo = np.take_along_axis(grid, np.maximum(count - 1, 0)[..., None] // 2, axis=-1)[..., 0]
-    hi = np.take_along_axis(grid, count[..., None] // 2, axis=-1)[..., 0]
+
+def _middle(srt: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Median of the first `count` values of each sorted row, as `np.median`: the middle value,
+    or (a + b) / 2 of the middle pair; NaN for an empty row."""
+    if srt.shape[-1] == 0:
+        return np.full(srt.shape[:-1], np.nan)
+    lo = np.take_along_axis(srt, (np.maximum(count - 1, 0) // 2)[..., None], axis=-1)[..., 0]
+    hi = np.take_along_axis(srt, (count // 2)[..., None], axis=-1)[..., 0]
     mid = np.where(count % 2 == 1, lo, (lo + hi) / 2)
     return np.where(count > 0, mid, np.nan)
 
 
+def group_nanmedian(values: np.ndarray, ids: np.ndarray, n_groups: int) -> np.ndarray:
+    """`np.nanmedian` of each group's values (..., n) -> (..., n_groups); NaN for a group without
+    values. `ids` sorted."""
+    srt, count, _ = _sorted_grid(values, ids, n_groups)
+    return _middle(srt, count)
+
+
 def group_median(values: np.ndarray, ids: np.ndarray, n_groups: int) -> np.ndarray:
-    """`np.median` of each group's values (n,) -> (n_groups,): NaN for a group with a NaN or no values."""
-    has_nan = np.bincount(ids, weights=np.isnan(values), minlength=n_groups) > 0
-    return np.where(has_nan, np.nan, group_nanmedian(values, ids, n_groups))
+    """`np.median` of each group's values (n,) -> (n_groups,): NaN for a group with a NaN or no
+    values. `ids` sorted."""
+    srt, count, counts = _sorted_grid(values, ids, n_groups)
+    return np.where(count < counts, np.nan, _middle(srt, count))
 
 
 def group_ranks(values: np.ndarray, ids: np.ndarray, n_groups: int) -> np.ndarray:
-    """(n,) rank of each value within its group, 0 = smallest; ties ranked by position, NaN last."""
-    grid, col = _grid(values, ids, n_groups)
-    order = np.argsort(grid, axis=-1, kind="stable")
+    """(n,) rank of each value (n,) within its group, 0 = smallest, ties ranked by position.
+
+    `ids` sorted; values without NaN. Integer values are ranked on unique integer keys
+    (value, position); floats by numpy's fast sort, re-sorted stably only when a group has ties.
+    """
+    grid, flat, _ = _grid(values.astype(np.float64), ids, n_groups)
+    width = grid.shape[-1]
+    if np.issubdtype(values.dtype, np.integer):  # unique keys: any sort is stable
+        pad = np.isnan(grid)
+        key = np.where(pad, 0, grid).astype(np.int64) * width + np.arange(width)
+        key[pad] = np.iinfo(np.int64).max
+        order = np.argsort(key, axis=-1)
+    else:
+        order = np.argsort(grid, axis=-1)
+        srt = np.take_along_axis(grid, order, axis=-1)
+        if np.any(srt[:, 1:] == srt[:, :-1]):
+            order = np.argsort(grid, axis=-1, kind="stable")
     ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(grid.shape[-1]), axis=-1)
-    return ranks[ids, col]
+    np.put_along_axis(ranks, order, np.arange(width), axis=-1)
+    return ranks.reshape(-1)[flat]
 
 
 # ----------------------------------------------------------------------------- runs and interpolation
@@ -132,23 +174,23 @@ def interp_into(t: np.ndarray, y: np.ndarray, src: np.ndarray, dst: np.ndarray, 
     """In place: y[..., dst] = `np.interp(t[dst], t[src], y[..., src])` within each group.
 
     `t` (n,) increases within each group; `src` and `dst` (bool, n) are disjoint.
-    Groups with fewer than `min_src` src elements are left unchanged. Same arithmetic
-    as numpy: slope * (t - t_left) + y_left between the neighbouring src elements, the
-    nearest src value beyond either end.
+    Groups with fewer than `min_src` (>= 1) src elements are left unchanged. Same
+    arithmetic as numpy: slope * (t - t_left) + y_left between the neighbouring src
+    elements, the nearest src value beyond either end.
     """
-    ids = groups.ids
-    enough = np.bincount(ids[src], minlength=groups.n_groups) >= min_src
-    i = np.flatnonzero(dst & enough[ids])
+    i = np.flatnonzero(dst)
+    i = i[(groups.count(src) >= max(min_src, 1))[groups.ids[i]]]
     if i.size == 0:
         return
-    n = t.size
-    pos = np.arange(n)
-    before = np.maximum.accumulate(np.where(src, pos, -1))[i]
-    after = np.minimum.accumulate(np.where(src, pos, n)[::-1])[::-1][i]
-    has_before, has_after = before >= groups.starts[ids[i]], after < groups.ends[ids[i]]
+    s = np.flatnonzero(src)
+    k = np.searchsorted(s, i)  # s[k - 1] < i < s[k]
+    before, after = s[np.maximum(k - 1, 0)], s[np.minimum(k, s.size - 1)]
+    g = groups.ids[i]
+    has_before = (k > 0) & (before >= groups.starts[g])
+    has_after = (k < s.size) & (after < groups.ends[g])
     p = np.where(has_before, before, after)  # beyond an end both neighbours are the nearest src
     q = np.where(has_after, after, before)
-    yp, yq = y[..., p], y[..., q]
+    yp, yq = y.take(p, axis=-1), y.take(q, axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         slope = (yq - yp) / (t[q] - t[p])
         res = slope * (t[i] - t[p]) + yp
@@ -180,16 +222,17 @@ def running_median_in_groups(x: np.ndarray, groups: Groups, sizes: np.ndarray) -
         padded = Groups.of_lengths(lengths[members] + 2 * h)
         within = np.arange(padded.bounds[-1]) - np.repeat(padded.starts, np.diff(padded.bounds)) - h
         src = groups.starts[members][padded.ids] + np.clip(within, 0, lengths[members][padded.ids] - 1)
-        blocks = x[..., src].reshape(-1, src.size)  # one row per series
+        blocks = x.take(src, axis=-1).reshape(-1, src.size)  # one row per series
         med = pl.Series(blocks.ravel()).rolling_median(int(size)).to_numpy().reshape(blocks.shape)
         keep = (within >= 0) & (within < lengths[members][padded.ids])  # windows centred inside a group
-        out[..., src[keep]] = med[:, np.flatnonzero(keep) + h].reshape(*x.shape[:-1], -1)
+        out[..., src[keep]] = med.take(np.flatnonzero(keep) + h, axis=-1).reshape(*x.shape[:-1], -1)
     return out
 
 
-def filtfilt_runs(b: np.ndarray, a: np.ndarray, x: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Copy of x (..., n) with each run starts[r]:ends[r] of every series filtered by scipy
-    `filtfilt(b, a, run)` (method "pad", odd extension of 3 * max(len(a), len(b)) elements).
+def filtfilt_runs(b: np.ndarray, a: np.ndarray, x: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
+    """In place: each run starts[r]:ends[r] of every series of x (..., n) (C-contiguous float64)
+    replaced by scipy `filtfilt(b, a, run)` (method "pad", odd extension of 3 * max(len(a), len(b))
+    elements).
 
     Runs must be longer than that padding. All runs are the rows of one padded 2D array,
     left-aligned, so each `lfilter` call filters them all: lfilter is row-independent and
@@ -197,42 +240,45 @@ def filtfilt_runs(b: np.ndarray, a: np.ndarray, x: np.ndarray, starts: np.ndarra
     for the backward pass each row's forward output is reversed into a left-aligned row.
     Same operations in the same order as scipy's per-run call.
     """
-    out = np.array(x, dtype=np.float64, order="C", copy=True)  # C order: `rows` below is a view
+    if x.dtype != np.float64 or not x.flags.c_contiguous:
+        raise ValueError("filtfilt_runs: x must be C-contiguous float64 (filtered in place)")
     if len(starts) == 0:
-        return out
+        return
     edge = 3 * max(len(a), len(b))
     lengths = ends - starts
     if np.any(lengths <= edge):
         raise ValueError(f"filtfilt_runs: runs must be longer than {edge} elements")
     zi = lfilter_zi(b, a)[None, :]
-    width = int(lengths.max()) + 2 * edge
-    rows = out.reshape(-1, out.shape[-1])  # (series, n)
-    ext = _odd_extension(rows, starts, lengths, edge, width)  # (series * runs, width)
+    n_runs, width = len(starts), int(lengths.max()) + 2 * edge
+    series = x.reshape(-1, x.shape[-1])  # a view
+    ext = _odd_extension(series, starts, lengths, edge, width).reshape(-1, width)  # row: series * n_runs + run
     y, _ = lfilter(b, a, ext, axis=-1, zi=zi * ext[:, :1])
-    last = np.tile(lengths + 2 * edge - 1, len(rows))[:, None]  # each row's last valid column
-    y = np.take_along_axis(y, np.maximum(last - np.arange(width), 0), axis=-1)  # reversed, left-aligned
-    y, _ = lfilter(b, a, y, axis=-1, zi=zi * y[:, :1])
+    ext_len = (lengths + 2 * edge)[:, None]
+    flip = np.arange(n_runs)[:, None] * width + np.maximum(ext_len - 1 - np.arange(width), 0)
+    y.reshape(len(series), -1).take(flip.ravel(), axis=1, out=ext.reshape(len(series), -1), mode="clip")  # reversed, left-aligned
+    y, _ = lfilter(b, a, ext, axis=-1, zi=zi * ext[:, :1])
     # filtfilt's result is the reversed backward output without the extensions
-    run = np.repeat(np.arange(len(starts)), lengths)
+    run = np.repeat(np.arange(n_runs), lengths)
     within = np.arange(run.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    cols = (lengths[run] + edge - 1 - within)
-    frames = starts[run] + within
-    y = y.reshape(len(rows), len(starts), width)
-    rows[:, frames] = y[:, run, cols]
-    return out
+    src = run * width + (lengths + edge - 1)[run] - within
+    y = y.reshape(len(series), -1)
+    if run.size == series.shape[1]:  # the runs cover every element
+        y.take(src, axis=1, out=series, mode="clip")  # indices in range: "clip" writes `out` directly
+    else:
+        series[:, starts[run] + within] = y.take(src, axis=1)
 
 
-def _odd_extension(rows: np.ndarray, starts: np.ndarray, lengths: np.ndarray, edge: int, width: int) -> np.ndarray:
-    """Each run of each row, odd-extended by `edge` values at both ends as scipy's `odd_ext`
-    (2 * x[0] - x[edge:0:-1], x, 2 * x[-1] - x[-2:-edge - 2:-1]), left-aligned in a row of
-    `width` (the rest repeats the run's last value): (rows * runs, width)."""
+def _odd_extension(series: np.ndarray, starts: np.ndarray, lengths: np.ndarray, edge: int, width: int) -> np.ndarray:
+    """Each run of each series (k, n), odd-extended by `edge` values at both ends as scipy's
+    `odd_ext` (2 * x[0] - x[edge:0:-1], x, 2 * x[-1] - x[-2:-edge - 2:-1]), left-aligned in a
+    row of `width` (the rest repeats values of the run): (k, runs, width)."""
     j = np.arange(width) - edge  # position within the run
     m = lengths[:, None]
     src = np.where(j < 0, -j, np.where(j >= m, 2 * (m - 1) - j, j))
     src = starts[:, None] + np.clip(src, 0, m - 1)  # (runs, width); beyond the extension: clipped
-    ext = rows[:, src]  # (series, runs, width)
+    ext = series.take(src.ravel(), axis=1).reshape(len(series), len(starts), width)
     ext[..., :edge] = 2 * ext[..., edge:edge + 1] - ext[..., :edge]
     r = np.arange(len(starts))[:, None]
-    right = lengths[:, None] + edge + np.arange(edge)  # the right extension's columns
+    right = m + edge + np.arange(edge)  # the right extension's columns
     ext[:, r, right] = 2 * ext[:, r, right[:, :1] - 1] - ext[:, r, right]
-    return ext.reshape(-1, width)
+    return ext

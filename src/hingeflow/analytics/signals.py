@@ -53,6 +53,7 @@ same floating-point operations as for a video alone. Steps:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -92,10 +93,20 @@ _COL = {name: i for i, name in enumerate(_USED)}
 # after the near side is known, the same rows hold near/far pairs (right-side videos swap each pair)
 _NEAR_FAR = {f"{s}_{j}": 2 * i + k for i, j in enumerate(_JOINTS) for k, s in enumerate(("near", "far"))}
 _SWAP = np.arange(len(_USED)) ^ 1  # row of each landmark's other side
-# the landmarks read after leg cleaning, and their rows in the smoothed array
-_KEPT = (*(f"{s}_{j}" for j in ("shoulder", "hip", "ear", "ankle") for s in ("near", "far")),
-         *(f"near_{j}" for j in ("knee", "heel", "foot_index", "wrist")))
-_KEPT_ROW = {name: i for i, name in enumerate(_KEPT)}
+# the coordinates read after leg cleaning, as rows of the smoothed array: x and y of a landmark in
+# consecutive rows, or just the one of them that is read
+_SMOOTHED = (*(f"{s}_{j}_{c}" for j in ("shoulder", "hip", "ear") for s in ("near", "far") for c in "xy"),
+             "near_knee_x", "near_knee_y", "near_ankle_x", "near_ankle_y", "far_ankle_y",
+             "near_wrist_x", "near_heel_x", "near_foot_index_x")
+_ROW = {name: i for i, name in enumerate(_SMOOTHED)}
+
+
+
+
+def _xy_row(coord: str) -> int:
+    """Row of a coordinate such as "near_knee_x" in the (2 * len(_USED), N) reshape of `_Batch.xy`."""
+    name, c = coord.rsplit("_", 1)
+    return "xy".index(c) * len(_USED) + _NEAR_FAR[name]
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -191,38 +202,42 @@ def _near_is_left(vis: np.ndarray, ok: np.ndarray, groups: Groups) -> np.ndarray
     """(videos,) bool: the left sagittal landmarks are at least as visible as the right ones over
     the `ok` frames (NaN counts 0), as `angles.near_side`. Both sides are summed in the same
     order, so identical visibilities tie; the sums' last bits may differ from `np.nansum`'s."""
-    def score(side: str) -> np.ndarray:
-        v = sum(np.nan_to_num(vis[_COL[f"{side}_{j}"], ok]) for j in angles.SAGITTAL)
-        return np.bincount(groups.ids[ok], weights=v, minlength=groups.n_groups)
-
-    return score("left") >= score("right")
+    v = vis[[_COL[f"{side}_{j}"] for side in ("left", "right") for j in angles.SAGITTAL]]
+    v[:, ~ok] = 0.0
+    v[np.isnan(v)] = 0.0
+    score = groups.sum(v).reshape(2, len(angles.SAGITTAL), -1).sum(axis=1)
+    return score[0] >= score[1]
 
 
 def _facing(batch: _Batch, ok: np.ndarray) -> np.ndarray:
     """(videos,) +1 facing image right, -1 left: the majority of the table's `facing` column,
     else the sign of the median heel -> toe x over the `ok` frames where both are seen
     (as `angles.facing_from_feet`), else +1."""
-    ids, n = batch.groups.ids, batch.groups.n_groups
+    groups = batch.groups
     said = np.isfinite(batch.facing) & (batch.facing != 0)
-    votes = np.bincount(ids[said], weights=np.sign(batch.facing[said]), minlength=n)  # +1 right, -1 left
-    toe_heel = []
+    table = np.where(groups.count(said & (batch.facing > 0)) >= groups.count(said & (batch.facing < 0)), 1, -1)
+    from_table = groups.count(said) > 0
+    if from_table.all():
+        return table
+    frames = np.flatnonzero(ok & ~from_table[groups.ids])
+    votes = []
     for side in ("left", "right"):
         toe, heel = _COL[f"{side}_foot_index"], _COL[f"{side}_heel"]
-        seen = np.flatnonzero(ok & (batch.vis[toe] > FEET_VIS) & (batch.vis[heel] > FEET_VIS))
-        toe_heel.append((batch.xy[0, toe, seen] - batch.xy[0, heel, seen], ids[seen]))
-    d, vid = (np.concatenate(parts) for parts in zip(*toe_heel))
+        seen = (batch.vis[toe, frames] > FEET_VIS) & (batch.vis[heel, frames] > FEET_VIS)
+        votes.append(np.where(seen, batch.xy[0, toe, frames] - batch.xy[0, heel, frames], np.nan))
+    d = np.stack(votes, axis=1).ravel()  # both feet's votes of each frame, in frame order
+    vid = np.repeat(groups.ids[frames], 2)
     fin = np.isfinite(d)
-    feet = group_median(d[fin], vid[fin], n)
-    from_feet = np.where(np.isnan(feet) | (feet >= 0), 1, -1)
-    return np.where(np.bincount(ids[said], minlength=n) > 0, np.where(votes >= 0, 1, -1), from_feet)
+    feet = group_median(d[fin], vid[fin], groups.n_groups)
+    return np.where(from_table, table, np.where(np.isnan(feet) | (feet >= 0), 1, -1))
 
 
 def _to_near_far(batch: _Batch, left: np.ndarray) -> None:
     """In place: swap each left/right landmark pair on the frames of videos whose near side is right."""
     frames = np.flatnonzero(~left[batch.groups.ids])
     if frames.size:
-        batch.xy[..., frames] = batch.xy[..., frames][:, _SWAP]
-        batch.vis[:, frames] = batch.vis[:, frames][_SWAP]
+        batch.xy[..., frames] = batch.xy.take(frames, axis=-1)[:, _SWAP]
+        batch.vis[:, frames] = batch.vis.take(frames, axis=-1)[_SWAP]
 
 
 # ----------------------------------------------------------------------------- leg clean-up
@@ -240,11 +255,12 @@ def _seg_len(xy: np.ndarray, a: int, b: int) -> np.ndarray:
 def _mask_landmarks(batch: _Batch, ok: np.ndarray) -> None:
     """In place: landmarks NaN outside the `ok` frames; inside them, a coordinate missing
     alone is interpolated from its finite frames."""
-    batch.xy[..., ~ok] = np.nan
-    fin = np.isfinite(batch.xy)
-    lone = ok & ~fin
-    for c, j in zip(*np.nonzero(lone.any(axis=-1))):  # rare
-        interp_into(batch.t, batch.xy[c, j], fin[c, j], lone[c, j], batch.groups)
+    xy = batch.xy
+    xy[..., ~ok] = np.nan
+    lone_rows = np.isnan(xy).sum(axis=-1) > ok.size - np.count_nonzero(ok)
+    for c, j in zip(*np.nonzero(lone_rows)):  # rare
+        fin = np.isfinite(xy[c, j])
+        interp_into(batch.t, xy[c, j], fin, ok & ~fin, batch.groups)
 
 
 def _interp_unseen_legs(batch: _Batch, ok: np.ndarray) -> np.ndarray:
@@ -260,11 +276,27 @@ def _interp_unseen_legs(batch: _Batch, ok: np.ndarray) -> np.ndarray:
     return unseen["ankle"]
 
 
-def _moved(cur: np.ndarray, prev: np.ndarray) -> np.ndarray:
-    """Knee + ankle displacement (px) from `prev` (2, 2, m) to the next frame of `cur`:
-    coordinates x, y; joints knee, ankle; frames."""
-    h = np.hypot(cur[0, :, 1:] - prev[0, :, :-1], cur[1, :, 1:] - prev[1, :, :-1])
-    return h[0] + h[1]
+def _fast_hypot(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """sqrt(dx^2 + dy^2): within a few ulp of `np.hypot` (libm, ~20x slower) for pixel-sized values."""
+    return np.sqrt(dx * dx + dy * dy)
+
+
+def _undecided(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Where a and b are too close (1e-12 relative, or tiny) for approximations within a few ulp
+    (`_fast_hypot` sums) to decide a > b as the exact values do."""
+    with np.errstate(invalid="ignore"):
+        return np.abs(a - b) <= 1e-12 * (np.abs(a) + np.abs(b)) + 1e-100
+
+
+def _leg_moves(near0: np.ndarray, near1: np.ndarray, far0: np.ndarray, far1: np.ndarray,
+               hypot: Callable[[np.ndarray, np.ndarray], np.ndarray] = np.hypot) -> tuple[np.ndarray, np.ndarray]:
+    """(straight, crosswise) knee + ankle displacement, px, from frame 0 to frame 1 of each pair;
+    legs (2, 2, pairs): coordinates x, y; joints knee, ankle."""
+    def moved(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # from b in frame 0 to a in frame 1
+        h = hypot(a[0] - b[0], a[1] - b[1])
+        return h[0] + h[1]
+
+    return moved(near1, near0) + moved(far1, far0), moved(near1, far0) + moved(far1, near0)
 
 
 def _unswap_legs(xy: np.ndarray, ok: np.ndarray, groups: Groups) -> None:
@@ -274,19 +306,24 @@ def _unswap_legs(xy: np.ndarray, ok: np.ndarray, groups: Groups) -> None:
     swapped back when pairing them crosswise with the previous (already corrected)
     frame moves them much less (< `SWAP_RATIO` of the straight pairing) and the
     straight pairing jumps by more than `SWAP_MIN_JUMP` shank lengths (the video's
-    median). Knee, ankle, heel and foot index swap together.
+    median). Knee, ankle, heel and foot index swap together. The displacements are
+    `np.hypot` sums, computed as `_fast_hypot` sums where that decides the same.
     """
-    nk, na, fk, fa = (_NEAR_FAR[r] for r in ("near_knee", "near_ankle", "far_knee", "far_ankle"))
-    shank = np.concatenate([_norm(xy[:, nk] - xy[:, na]), _norm(xy[:, fk] - xy[:, fa])])
+    legs = xy[:, _NEAR_FAR["near_knee"]:_NEAR_FAR["far_ankle"] + 1]  # (2, 4, N) view: near/far knee, near/far ankle
+    shank = _norm(legs[:, :2] - legs[:, 2:]).T.ravel()  # both shanks of each frame, in frame order
     fin = np.isfinite(shank)
-    shank_med = group_median(shank[fin], np.tile(groups.ids, 2)[fin], groups.n_groups)
-    idx = np.flatnonzero(ok & np.isfinite(xy[0, [nk, fk, na, fa]]).all(axis=0))
-    near, far = xy[:, [nk, na]][..., idx], xy[:, [fk, fa]][..., idx]
-    keep = _moved(near, near) + _moved(far, far)  # straight pairing, from the previous raw frame
-    cross = _moved(near, far) + _moved(far, near)
+    shank_med = group_median(shank[fin], np.repeat(groups.ids, 2)[fin], groups.n_groups)
+    idx = np.flatnonzero(ok & np.isfinite(legs[0]).all(axis=0))
+    legs = legs.take(idx, axis=-1)
+    near, far = legs[:, ::2], legs[:, 1::2]  # (2, 2, m): coordinates; knee, ankle; frames
     vid = groups.ids[idx]
     pair = (vid[1:] == vid[:-1]) & (shank_med[vid[1:]] > 0)
     jump_min = SWAP_MIN_JUMP * shank_med[vid[1:]]
+    keep, cross = _leg_moves(near[..., :-1], near[..., 1:], far[..., :-1], far[..., 1:], _fast_hypot)
+    close = np.flatnonzero(pair & (_undecided(keep, jump_min) | _undecided(cross, SWAP_RATIO * keep)
+                                   | _undecided(cross, jump_min) | _undecided(keep, SWAP_RATIO * cross)))
+    n0, n1, f0, f1 = (v.take(i, axis=-1) for v in (near, far) for i in (close, close + 1))
+    keep[close], cross[close] = _leg_moves(n0, n1, f0, f1)  # `np.hypot` where the fast sums might decide otherwise
     # Per frame: +1 clearly crossed against the previous raw frame, -1 clearly straight, 0 ambiguous
     # (and each video's first frame). Frame by frame, a label is swapped when crossed against the
     # previous *corrected* frame; an ambiguous frame resets to unswapped. That state machine equals
@@ -299,8 +336,8 @@ def _unswap_legs(xy: np.ndarray, ok: np.ndarray, groups: Groups) -> None:
     since_reset = crossings - np.maximum.accumulate(np.where(reset, crossings, 0))
     rows = idx[(since_reset % 2 == 1) & ~reset]
     if rows.size:
-        legs = [_NEAR_FAR[f"{s}_{j}"] for s in ("near", "far") for j in ("knee", "ankle", "heel", "foot_index")]
-        xy[np.ix_([0, 1], legs, rows)] = xy[np.ix_([0, 1], list(_SWAP[legs]), rows)]
+        swap = [_NEAR_FAR[f"{s}_{j}"] for s in ("near", "far") for j in ("knee", "ankle", "heel", "foot_index")]
+        xy[np.ix_([0, 1], swap, rows)] = xy[np.ix_([0, 1], list(_SWAP[swap]), rows)]
 
 
 def _ankle_windows(dt: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -320,14 +357,18 @@ def _fix_ankle_outliers(batch: _Batch, ok: np.ndarray, dt: np.ndarray) -> np.nda
     ik, ia = _NEAR_FAR["near_knee"], _NEAR_FAR["near_ankle"]
     shank = _seg_len(xy, ik, ia)
     fin = ok & np.isfinite(shank) & np.isfinite(xy[0, ia]) & np.isfinite(xy[1, ia])
-    count = np.bincount(groups.ids[fin], minlength=groups.n_groups)
-    track = fin & ((count >= 10) & (np.diff(groups.bounds) > 1))[groups.ids]
+    count = groups.count(fin)
+    tracked = (count >= 10) & (np.diff(groups.bounds) > 1)
+    track = fin & tracked[groups.ids]
     idx = np.flatnonzero(track)
     vid = groups.ids[idx]
-    med = running_median_in_groups(xy[:, ia, idx], Groups.of_lengths(np.bincount(vid, minlength=groups.n_groups)),
+    med = running_median_in_groups(xy[:, ia].take(idx, axis=-1), Groups.of_lengths(np.where(tracked, count, 0)),
                                    _ankle_windows(dt, count))
-    dev = np.hypot(xy[0, ia, idx] - med[0], xy[1, ia, idx] - med[1])
     ref = group_median(shank[idx], vid, groups.n_groups)[vid]
+    dx, dy = xy[0, ia, idx] - med[0], xy[1, ia, idx] - med[1]
+    dev = _fast_hypot(dx, dy)
+    close = np.flatnonzero(_undecided(dev, ANKLE_TOL * ref))
+    dev[close] = np.hypot(dx[close], dy[close])  # `np.hypot` where the fast value might decide otherwise
     bad = np.zeros(batch.t.size, dtype=bool)
     bad[idx[(ref > 0) & (dev > ANKLE_TOL * ref)]] = True
     interp_into(batch.t, xy[:, ia], track & ~bad, bad, groups, min_src=2)
@@ -347,7 +388,7 @@ def _fix_segment_outliers(batch: _Batch, ok: np.ndarray) -> np.ndarray:
         length = _seg_len(xy, a, b)
         fin = ok & np.isfinite(length)
         ref = group_median(length[fin], groups.ids[fin], groups.n_groups)
-        usable = (np.bincount(groups.ids[fin], minlength=groups.n_groups) >= 10) & (ref > 0)
+        usable = (groups.count(fin) >= 10) & (ref > 0)
         with np.errstate(invalid="ignore", divide="ignore"):
             replaced[b] = bad = fin & usable[groups.ids] & (np.abs(length / ref[groups.ids] - 1.0) > SEGMENT_TOL)
         interp_into(batch.t, xy[:, b], fin & ~bad, bad, groups, min_src=2)
@@ -356,13 +397,13 @@ def _fix_segment_outliers(batch: _Batch, ok: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- gaps, cuts, smoothing
 
-def fill_gaps_in_groups(t: np.ndarray, x: np.ndarray, ok: np.ndarray, groups: Groups, dt: np.ndarray,
-                        max_gap_s: float = MAX_GAP_S) -> tuple[np.ndarray, np.ndarray]:
-    """Linearly interpolate x (..., n) where `ok` is False, for interior gaps <= max_gap_s, per group.
+def fill_gaps_into(t: np.ndarray, x: np.ndarray, ok: np.ndarray, groups: Groups, dt: np.ndarray,
+                   max_gap_s: float = MAX_GAP_S) -> np.ndarray:
+    """In place: linearly interpolate x (..., n) where `ok` is False, for interior gaps <= max_gap_s,
+    per group. Returns the new ok mask.
 
     The gap's duration is the time spanned by its missing frames (count x the group's
-    median frame interval `dt` (groups,), s). Returns (filled copy, new ok mask).
-    Leading/trailing gaps stay NaN.
+    median frame interval `dt` (groups,), s). Leading/trailing gaps stay NaN.
     """
     gs, ge = runs_in_groups(~ok, groups)
     g = groups.ids[gs]
@@ -374,26 +415,31 @@ def fill_gaps_in_groups(t: np.ndarray, x: np.ndarray, ok: np.ndarray, groups: Gr
     marks[gs[fill]] += 1
     marks[ge[fill]] -= 1
     target = np.cumsum(marks[:n]) > 0
-    x = np.array(x, dtype=np.float64, copy=True)
     interp_into(t, x, ok, target, groups)
-    return x, ok | target
+    return ok | target
 
 
 def fill_gaps(t: np.ndarray, x: np.ndarray, ok: np.ndarray, max_gap_s: float = MAX_GAP_S) -> tuple[np.ndarray, np.ndarray]:
-    """`fill_gaps_in_groups` of one series: x (n,) or (n, k) with frames first."""
+    """`fill_gaps_into` of one series x (n,) or (n, k) with frames first: (filled copy, new ok mask)."""
     ok = np.asarray(ok, dtype=bool)
+    x = np.array(x, dtype=np.float64, copy=True)
     if ok.all() or not ok.any():
-        return np.array(x, dtype=np.float64, copy=True), ok.copy()
+        return x, ok.copy()
     groups = Groups.of_lengths([len(t)])
-    filled, newok = fill_gaps_in_groups(t, np.asarray(x).T, ok, groups, _frame_interval(t, groups), max_gap_s)
-    return filled.T, newok
+    return x, fill_gaps_into(t, x.T, ok, groups, _frame_interval(t, groups), max_gap_s)
+
+
+def _point(pts: np.ndarray, name: str) -> np.ndarray:
+    """Landmark `name`'s (x, y) rows of `pts` (len(_SMOOTHED), N) as an (N, 2) view."""
+    i = _ROW[f"{name}_x"]
+    return pts[i:i + 2].T
 
 
 def _hard_cuts(pts: np.ndarray, groups: Groups) -> np.ndarray:
     """(N,) bool: frames whose hip midpoint jumped more than `CUT_JUMP` trunk lengths (the video's
-    median) from the previous frame. `pts`: gap-filled kept landmarks (2, len(_KEPT), N)."""
+    median) from the previous frame. `pts`: gap-filled coordinates (len(_SMOOTHED), N)."""
     def mid(joint: str) -> np.ndarray:
-        return (pts[:, _KEPT_ROW[f"near_{joint}"]] + pts[:, _KEPT_ROW[f"far_{joint}"]]) / 2
+        return (_point(pts, f"near_{joint}") + _point(pts, f"far_{joint}")).T / 2  # (2, N)
 
     hip = mid("hip")
     scale = group_nanmedian(_norm(mid("shoulder") - hip), groups.ids, groups.n_groups)
@@ -410,16 +456,15 @@ def _butter(order: int, wn: float) -> tuple[np.ndarray, np.ndarray]:
     return butter(order, wn)
 
 
-def lowpass_in_groups(x: np.ndarray, ok: np.ndarray, groups: Groups, fps: np.ndarray, cutoff_hz: float,
-                      breaks: np.ndarray | None = None) -> np.ndarray:
-    """Zero-lag Butterworth low-pass (order 2, `filtfilt`) of x (..., n) per contiguous run of `ok`
-    within each group (frame rate `fps` (groups,), 1/s).
+def lowpass_into(x: np.ndarray, ok: np.ndarray, groups: Groups, fps: np.ndarray, cutoff_hz: float,
+                 breaks: np.ndarray | None = None) -> None:
+    """In place: zero-lag Butterworth low-pass (order 2, `filtfilt`) of x (..., n) (C-contiguous
+    float64) per contiguous run of `ok` within each group (frame rate `fps` (groups,), 1/s).
 
     `breaks` (bool, n) marks frames that start a new segment even inside a run
     (hard cuts). Runs too short for filtfilt's padding, and groups whose Nyquist
-    frequency is at or below the cutoff, are returned unfiltered.
+    frequency is at or below the cutoff, are left unfiltered.
     """
-    out = np.array(x, dtype=np.float64, copy=True)
     starts, ends = runs_in_groups(np.asarray(ok, dtype=bool), groups, breaks)
     run_fps = fps[groups.ids[starts]]
     for f in np.unique(run_fps).tolist():  # Python floats: `round` below is Python's
@@ -427,15 +472,15 @@ def lowpass_in_groups(x: np.ndarray, ok: np.ndarray, groups: Groups, fps: np.nda
             continue
         b, a = _butter(FILTER_ORDER, round(cutoff_hz / (f / 2), 9))
         sel = (run_fps == f) & (ends - starts > 3 * max(len(a), len(b)))
-        out = filtfilt_runs(b, a, out, starts[sel], ends[sel])
-    return out
+        filtfilt_runs(b, a, x, starts[sel], ends[sel])
 
 
 def lowpass_segments(x: np.ndarray, ok: np.ndarray, fps: float, cutoff_hz: float,
                      breaks: np.ndarray | None = None) -> np.ndarray:
-    """`lowpass_in_groups` of one series: x (n,) or (n, k) with frames first."""
-    groups = Groups.of_lengths([len(ok)])
-    return lowpass_in_groups(np.asarray(x).T, ok, groups, np.array([fps], dtype=np.float64), cutoff_hz, breaks).T
+    """`lowpass_into` a copy of one series x (n,) or (n, k) with frames first."""
+    out = np.array(np.asarray(x, dtype=np.float64).T, order="C")  # a copy, frames last
+    lowpass_into(out, ok, Groups.of_lengths([len(ok)]), np.array([fps], dtype=np.float64), cutoff_hz, breaks)
+    return out.T
 
 
 # ----------------------------------------------------------------------------- angles
@@ -450,7 +495,7 @@ def _py_square(v: np.ndarray) -> np.ndarray:
     return np.array([x ** 2 for x in v.tolist()])
 
 
-def _deep_knee_from_chord(knee: np.ndarray, h: np.ndarray, k: np.ndarray, a: np.ndarray,
+def _deep_knee_from_chord(knee: np.ndarray, T: np.ndarray, h: np.ndarray, k: np.ndarray, a: np.ndarray,
                           valid: np.ndarray, groups: Groups) -> np.ndarray:
     """Knee flexion, raised to the hip-ankle chord estimate where that says the knee is deeply bent.
 
@@ -459,10 +504,9 @@ def _deep_knee_from_chord(knee: np.ndarray, h: np.ndarray, k: np.ndarray, a: np.
     which at a deadlift's bottom sits behind the bar and plates and reads up to
     ~20 deg too straight. The chord estimate is ill-conditioned near a straight
     knee, so it only counts above `CHORD_MIN_DEG`, and only ever raises the value.
-    Points h, k, a are (n, 2) px.
+    Points h, k, a are (n, 2) px; T = |h - k| (`np.linalg.norm`).
     """
     ids, n = groups.ids, groups.n_groups
-    T = np.linalg.norm(h - k, axis=1)
     S = np.linalg.norm(k - a, axis=1)
     D = np.linalg.norm(h - a, axis=1)
     Tm, Sm = group_nanmedian(T[valid], ids[valid], n), group_nanmedian(S[valid], ids[valid], n)
@@ -493,32 +537,35 @@ class _Body:
 
 def _body(pts: np.ndarray, valid: np.ndarray, ankle_guessed: np.ndarray, facing: np.ndarray,
           left: np.ndarray, groups: Groups) -> _Body:
-    """Angles and distances from the smoothed kept landmarks `pts` (2, len(_KEPT), N);
+    """Angles and distances from the smoothed coordinates `pts` (len(_SMOOTHED), N);
     `facing` (N,) +1/-1 and `left` (N,) bool (near side is left) per frame."""
     def p(name: str) -> np.ndarray:
-        return pts[:, _KEPT_ROW[name]].T  # (N, 2)
+        return _point(pts, name)
 
     def mid(joint: str) -> np.ndarray:
         return (p(f"near_{joint}") + p(f"far_{joint}")) / 2
 
-    hip_mid, sh_mid, ear_mid, ank_mid = mid("hip"), mid("shoulder"), mid("ear"), mid("ankle")
+    hip_mid, sh_mid, ear_mid = mid("hip"), mid("shoulder"), mid("ear")
     s_, h_, k_, a_ = (p(f"near_{j}") for j in angles.SAGITTAL)
+    def row(name: str) -> np.ndarray:
+        return pts[_ROW[name]]
+
     with np.errstate(invalid="ignore", divide="ignore"):
+        thigh = np.linalg.norm(h_ - k_, axis=1)
         knee = angles.flexion_deg(h_, k_, a_)
         neck = _signed_dir_deg(ear_mid - sh_mid, facing) - _signed_dir_deg(sh_mid - hip_mid, facing)
-        left_right = p("far_hip") - p("near_hip"), p("near_hip") - p("far_hip")
-        d_hip = np.where(left[:, None], *left_right)  # right hip - left hip; image y grows downwards
+        d_hip = np.where(left[:, None], p("far_hip") - p("near_hip"), p("near_hip") - p("far_hip"))  # right - left
         return _Body(
             trunk=angles.trunk_angle_deg(hip_mid, sh_mid, facing),
-            knee=_deep_knee_from_chord(knee, h_, k_, a_, valid & ~ankle_guessed, groups),
+            knee=_deep_knee_from_chord(knee, thigh, h_, k_, a_, valid & ~ankle_guessed, groups),
             hip=angles.flexion_deg(s_, h_, k_),
             neck=(neck + 180.0) % 360.0 - 180.0,
-            hip_tilt=np.degrees(np.arctan2(d_hip[:, 1], np.abs(d_hip[:, 0]))),
+            hip_tilt=np.degrees(np.arctan2(d_hip[:, 1], np.abs(d_hip[:, 0]))),  # image y grows downwards
             sh_mid=sh_mid, hip_mid=hip_mid,
             chord=np.linalg.norm(sh_mid - hip_mid, axis=1),
-            thigh=np.linalg.norm(h_ - k_, axis=1),
-            height=ank_mid[:, 1] - sh_mid[:, 1],
-            wrist_x=p("near_wrist")[:, 0] - (p("near_heel")[:, 0] + p("near_foot_index")[:, 0]) / 2,
+            thigh=thigh,
+            height=(row("near_ankle_y") + row("far_ankle_y")) / 2 - sh_mid[:, 1],
+            wrist_x=row("near_wrist_x") - (row("near_heel_x") + row("near_foot_index_x")) / 2,
         )
 
 
@@ -548,15 +595,16 @@ def _standing_refs(body: _Body, frames: np.ndarray, ids: np.ndarray, n: int) -> 
     fin = np.isfinite(body.height[frames])
     frames, ids = frames[fin], ids[fin]
     lean = body.trunk[frames]
-    fallback = group_nanmedian(lean, ids, n)
-    lean = np.where(np.isfinite(lean), lean, np.where(np.isnan(fallback), 0.0, fallback)[ids])
+    if not np.isfinite(lean).all():
+        fallback = group_nanmedian(lean, ids, n)
+        lean = np.where(np.isfinite(lean), lean, np.where(np.isnan(fallback), 0.0, fallback)[ids])
     score = group_ranks(-body.height[frames], ids, n) + group_ranks(lean, ids, n)
     k = np.maximum(1, np.rint(STANDING_FRAC * np.bincount(ids, minlength=n)).astype(np.intp))
-    best = group_ranks(score.astype(np.float64), ids, n) < k[ids]
-    stand = frames[best]
-    measures = np.stack([body.sh_mid[stand, 1], body.hip_mid[stand, 0], body.hip_mid[stand, 1],
-                         body.height[stand], body.chord[stand], body.thigh[stand]])
-    return group_nanmedian(measures, ids[best], n)
+    stand = group_ranks(score, ids, n) < k[ids]
+    at = frames[stand]
+    measures = np.stack([body.sh_mid[at, 1], body.hip_mid[at, 0], body.hip_mid[at, 1],
+                         body.height[at], body.chord[at], body.thigh[at]])
+    return group_nanmedian(measures, ids[stand], n)
 
 
 def _reference_per_frame(body: _Body, t: np.ndarray, valid: np.ndarray, breaks: np.ndarray,
@@ -566,19 +614,21 @@ def _reference_per_frame(body: _Body, t: np.ndarray, valid: np.ndarray, breaks: 
     the video's."""
     frames = np.flatnonzero(valid)
     vid = groups.ids[frames]
-    shot = np.unique(_shots(t, valid, breaks, groups)[frames], return_inverse=True)[1]
-    n_shots = shot.max(initial=-1) + 1
+    shot = _shots(t, valid, breaks, groups)[frames]
+    shot = np.cumsum(np.diff(shot, prepend=-1) != 0) - 1  # numbered 0, 1, ... over the shots with valid frames
+    n_shots = shot[-1] + 1 if shot.size else 0
     first = np.flatnonzero(np.diff(shot, prepend=-1))  # each shot's first and last valid frame, in `frames`
     last = np.flatnonzero(np.diff(shot, append=n_shots))
     shots_in_video = np.bincount(vid[first], minlength=groups.n_groups)
     own = (shots_in_video[vid[first]] > 1) & (t[frames[last]] - t[frames[first]] >= MIN_SHOT_S)
     own_frames = own[shot]
-    shot_ref = _standing_refs(body, frames[own_frames], shot[own_frames], n_shots)
-    video_ref = _standing_refs(body, frames, vid, groups.n_groups)
-    use_own = own & ~np.isnan(shot_ref[_REF.index("height")])
-    ref = np.full((len(_REF), t.size), np.nan)
-    ref[:, frames] = np.where(use_own[shot], shot_ref[:, shot], video_ref[:, vid])
-    return ref
+    table = np.concatenate([_standing_refs(body, frames, vid, groups.n_groups),  # columns: videos, shots, none
+                            _standing_refs(body, frames[own_frames], shot[own_frames], n_shots),
+                            np.full((len(_REF), 1), np.nan)], axis=1)
+    use_own = own & ~np.isnan(table[_REF.index("height"), groups.n_groups:-1])
+    column = np.full(t.size, table.shape[1] - 1)
+    column[frames] = np.where(use_own[shot], groups.n_groups + shot, vid)
+    return table.take(column, axis=1)
 
 
 @dataclass(frozen=True)
@@ -647,14 +697,15 @@ def signals_batch(inputs: list[SignalInputs], cutoff_hz: float = 4.0) -> list[Si
     ankle_guessed |= _fix_ankle_outliers(batch, ok, dt)
     ankle_guessed |= _fix_segment_outliers(batch, ok)
     # 2-4. only the kept landmarks are read from here on: gap-fill, cut and smooth just them
-    pts, valid = fill_gaps_in_groups(t, batch.xy[:, [_NEAR_FAR[k] for k in _KEPT]], ok, groups, dt)
+    pts = batch.xy.reshape(-1, t.size)[[_xy_row(name) for name in _SMOOTHED]]
+    valid = fill_gaps_into(t, pts, ok, groups, dt)
     breaks = _hard_cuts(pts, groups)
-    pts = lowpass_in_groups(pts, valid, groups, fps, cutoff_hz, breaks)
+    lowpass_into(pts, valid, groups, fps, cutoff_hz, breaks)
     # 5-7
     facing_f = facing[groups.ids]
     body = _body(pts, valid, ankle_guessed, facing_f, left[groups.ids], groups)
     rel = _relative(body, _reference_per_frame(body, t, valid, breaks, groups), facing_f)
-    back = [_back_line(v, batch, dt, fps, cutoff_hz, breaks) for v in (batch.back_bulge, batch.back_bend)]
+    back = _back_lines(batch, dt, fps, cutoff_hz, breaks)
     with np.errstate(invalid="ignore"):  # no hinge or squat balances a knee past 105 deg under an upright trunk
         folded_upright = (body.knee > IMPLAUSIBLE_KNEE_DEG) & (np.abs(body.trunk) < IMPLAUSIBLE_TRUNK_DEG)
     for a in (body.trunk, body.knee, body.hip, body.neck, body.hip_tilt):
@@ -669,9 +720,21 @@ def signals_batch(inputs: list[SignalInputs], cutoff_hz: float = 4.0) -> list[Si
             for v, (s, e) in enumerate(zip(groups.starts, groups.ends))]
 
 
-def _back_line(v: np.ndarray, batch: _Batch, dt: np.ndarray, fps: np.ndarray, cutoff_hz: float,
-               breaks: np.ndarray) -> np.ndarray:
-    """A back-line measure v (N,) over its frames with a person: gap-filled and smoothed, NaN elsewhere."""
-    good = np.isfinite(v) & batch.person
-    v, vok = fill_gaps_in_groups(batch.t, np.where(good, v, np.nan), good, batch.groups, dt)
-    return np.where(vok, lowpass_in_groups(v, vok, batch.groups, fps, cutoff_hz, breaks), np.nan)
+def _back_lines(batch: _Batch, dt: np.ndarray, fps: np.ndarray, cutoff_hz: float,
+                breaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(back_bulge, back_bend) (N,): each over its frames with a person, gap-filled and smoothed,
+    NaN elsewhere; both in one pass when those frames coincide (one mask measures both)."""
+    lines = np.stack([batch.back_bulge, batch.back_bend])
+    good = np.isfinite(lines) & batch.person
+    if np.array_equal(good[0], good[1]):
+        return tuple(_smooth_back(lines, good[0], batch, dt, fps, cutoff_hz, breaks))
+    return tuple(_smooth_back(v, g, batch, dt, fps, cutoff_hz, breaks) for v, g in zip(lines, good))
+
+
+def _smooth_back(v: np.ndarray, good: np.ndarray, batch: _Batch, dt: np.ndarray, fps: np.ndarray,
+                 cutoff_hz: float, breaks: np.ndarray) -> np.ndarray:
+    """Back-line measures v (..., N) sharing the mask `good`: gap-filled and smoothed, NaN elsewhere."""
+    v = np.where(good, v, np.nan)
+    vok = fill_gaps_into(batch.t, v, good, batch.groups, dt)
+    lowpass_into(v, vok, batch.groups, fps, cutoff_hz, breaks)
+    return np.where(vok, v, np.nan)
