@@ -28,11 +28,13 @@ def each(groups: Groups):
     return [slice(a, b) for a, b in zip(groups.starts, groups.ends)]
 
 
-def test_groups_ids_first_last():
-    g = Groups.of_lengths([2, 0, 3])
+def test_groups_ids_first_sum_count():
+    g = Groups.of_lengths([2, 0, 3, 0])
     assert g.ids.tolist() == [0, 0, 2, 2, 2]
-    assert g.first(5).tolist() == [True, False, True, False, False]
-    assert g.last(5).tolist() == [False, True, False, False, True]
+    assert g.first.tolist() == [True, False, True, False, False]
+    x = np.array([[1.0, 2.0, 3.0, 4.0, 5.0], [0.0, 1.0, 0.0, 0.0, 1.0]])
+    np.testing.assert_array_equal(g.sum(x), [[3.0, 0.0, 12.0, 0.0], [1.0, 0.0, 1.0, 0.0]])
+    assert g.count(x[1] > 0).tolist() == [1, 0, 1, 0]
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -138,6 +140,9 @@ def test_filtfilt_runs_equals_scipy_filtfilt_per_run():
     one = x[0].copy()  # a single series
     filtfilt_runs(b, a, one, starts, ends)
     np.testing.assert_array_equal(one, want[0])
+    whole = x.copy()  # runs covering every element
+    filtfilt_runs(b, a, whole, np.array([0, 150]), np.array([150, 400]))
+    np.testing.assert_array_equal(whole, np.concatenate([filtfilt(b, a, x[:, :150]), filtfilt(b, a, x[:, 150:])], axis=1))
     with pytest.raises(ValueError):  # runs too short to filter
         filtfilt_runs(b, a, x.copy(), np.array([0]), np.array([9]))
     with pytest.raises(ValueError):  # in place needs C order

@@ -6,8 +6,8 @@ group's elements alone, with the same floating-point operations (bit-identical).
 Conventions:
 - `Groups(bounds)`: consecutive groups along an axis of `n` elements; group g is
   elements `bounds[g]:bounds[g + 1]` (the frames of the videos of a batch, in order).
-- `ids` (n,) int: the group of each element, for groupings that need not be
-  consecutive (e.g. the selected frames of several videos); groups 0 .. n_groups - 1.
+- `ids` (n,) int, sorted: the group of each element (0 .. n_groups - 1), for values
+  picked from consecutive groups (e.g. the selected frames of several videos).
 - Arrays of several series have shape (..., n): the grouped axis is the last one.
 """
 
@@ -62,16 +62,11 @@ class Groups:
         """(n_groups,) number of True elements of `mask` (n,) in each group."""
         return self.sum(mask.astype(np.intp))
 
-    def first(self, n: int) -> np.ndarray:
+    @cached_property
+    def first(self) -> np.ndarray:
         """(n,) bool: True at the first element of each non-empty group."""
-        out = np.zeros(n, dtype=bool)
+        out = np.zeros(self.bounds[-1], dtype=bool)
         out[self.starts[self.starts < self.ends]] = True
-        return out
-
-    def last(self, n: int) -> np.ndarray:
-        """(n,) bool: True at the last element of each non-empty group."""
-        out = np.zeros(n, dtype=bool)
-        out[self.ends[self.starts < self.ends] - 1] = True
         return out
 
 
@@ -161,7 +156,7 @@ def runs_in_groups(mask: np.ndarray, groups: Groups, splits: np.ndarray | None =
     n = mask.size
     cont = np.zeros(n, dtype=bool)  # element i continues the run of element i - 1
     cont[1:] = mask[1:] & mask[:-1]
-    cont &= ~groups.first(n)
+    cont &= ~groups.first
     if splits is not None:
         cont &= ~splits
     starts = np.flatnonzero(mask & ~cont)
@@ -249,29 +244,20 @@ def filtfilt_runs(b: np.ndarray, a: np.ndarray, x: np.ndarray, starts: np.ndarra
     if np.any(lengths <= edge):
         raise ValueError(f"filtfilt_runs: runs must be longer than {edge} elements")
     zi = lfilter_zi(b, a)[None, :]
-    n_runs, width = len(starts), int(lengths.max()) + 2 * edge
     series = x.reshape(-1, x.shape[-1])  # a view
-    ext = _odd_extension(series, starts, lengths, edge, width).reshape(-1, width)  # row: series * n_runs + run
-    y, _ = lfilter(b, a, ext, axis=-1, zi=zi * ext[:, :1])
-    ext_len = (lengths + 2 * edge)[:, None]
-    flip = np.arange(n_runs)[:, None] * width + np.maximum(ext_len - 1 - np.arange(width), 0)
-    y.reshape(len(series), -1).take(flip.ravel(), axis=1, out=ext.reshape(len(series), -1), mode="clip")  # reversed, left-aligned
-    y, _ = lfilter(b, a, ext, axis=-1, zi=zi * ext[:, :1])
-    # filtfilt's result is the reversed backward output without the extensions
-    run = np.repeat(np.arange(n_runs), lengths)
-    within = np.arange(run.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    src = run * width + (lengths + edge - 1)[run] - within
-    y = y.reshape(len(series), -1)
-    if run.size == series.shape[1]:  # the runs cover every element
-        y.take(src, axis=1, out=series, mode="clip")  # indices in range: "clip" writes `out` directly
-    else:
-        series[:, starts[run] + within] = y.take(src, axis=1)
+    ext = _odd_extension(series, starts, lengths, edge)  # (series, runs, width)
+    rows = ext.reshape(-1, ext.shape[-1])
+    y, _ = lfilter(b, a, rows, axis=-1, zi=zi * rows[:, :1])
+    _reverse_rows(y.reshape(ext.shape), lengths + 2 * edge, out=ext)
+    y, _ = lfilter(b, a, rows, axis=-1, zi=zi * rows[:, :1])
+    _unextend_into(series, y.reshape(ext.shape), starts, lengths, edge)
 
 
-def _odd_extension(series: np.ndarray, starts: np.ndarray, lengths: np.ndarray, edge: int, width: int) -> np.ndarray:
+def _odd_extension(series: np.ndarray, starts: np.ndarray, lengths: np.ndarray, edge: int) -> np.ndarray:
     """Each run of each series (k, n), odd-extended by `edge` values at both ends as scipy's
     `odd_ext` (2 * x[0] - x[edge:0:-1], x, 2 * x[-1] - x[-2:-edge - 2:-1]), left-aligned in a
-    row of `width` (the rest repeats values of the run): (k, runs, width)."""
+    row as wide as the longest (the rest repeats values of the run): (k, runs, width)."""
+    width = int(lengths.max()) + 2 * edge
     j = np.arange(width) - edge  # position within the run
     m = lengths[:, None]
     src = np.where(j < 0, -j, np.where(j >= m, 2 * (m - 1) - j, j))
@@ -282,3 +268,24 @@ def _odd_extension(series: np.ndarray, starts: np.ndarray, lengths: np.ndarray, 
     right = m + edge + np.arange(edge)  # the right extension's columns
     ext[:, r, right] = 2 * ext[:, r, right[:, :1] - 1] - ext[:, r, right]
     return ext
+
+
+def _reverse_rows(y: np.ndarray, lengths: np.ndarray, out: np.ndarray) -> None:
+    """out[k, r, :lengths[r]] = y[k, r, lengths[r] - 1::-1]: each row's first `lengths[r]` values
+    reversed, left-aligned (y, out: (k, runs, width); the rest of `out` is filler)."""
+    n_runs, width = y.shape[1:]
+    flip = np.arange(n_runs)[:, None] * width + np.maximum(lengths[:, None] - 1 - np.arange(width), 0)
+    y.reshape(len(y), -1).take(flip.ravel(), axis=1, out=out.reshape(len(out), -1), mode="clip")
+
+
+def _unextend_into(series: np.ndarray, y: np.ndarray, starts: np.ndarray, lengths: np.ndarray, edge: int) -> None:
+    """series[k, starts[r] + i] = y[k, r, lengths[r] + edge - 1 - i] for i < lengths[r]: the runs'
+    backward-filtered rows (k, runs, width) reversed back, without the extensions."""
+    run = np.repeat(np.arange(len(starts)), lengths)
+    within = np.arange(run.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    src = run * y.shape[-1] + (lengths + edge - 1)[run] - within
+    y = y.reshape(len(y), -1)
+    if run.size == series.shape[1]:  # the runs cover every element
+        y.take(src, axis=1, out=series, mode="clip")  # indices in range: "clip" writes `out` directly
+    else:
+        series[:, starts[run] + within] = y.take(src, axis=1)

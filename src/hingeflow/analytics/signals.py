@@ -101,8 +101,6 @@ _SMOOTHED = (*(f"{s}_{j}_{c}" for j in ("shoulder", "hip", "ear") for s in ("nea
 _ROW = {name: i for i, name in enumerate(_SMOOTHED)}
 
 
-
-
 def _xy_row(coord: str) -> int:
     """Row of a coordinate such as "near_knee_x" in the (2 * len(_USED), N) reshape of `_Batch.xy`."""
     name, c = coord.rsplit("_", 1)
@@ -194,7 +192,7 @@ def _concat(inputs: list[SignalInputs]) -> _Batch:
 
 def _frame_interval(t: np.ndarray, groups: Groups) -> np.ndarray:
     """(videos,) median frame interval, s; NaN for a video of fewer than two frames."""
-    inner = ~groups.first(t.size)[1:]  # t[i + 1] - t[i] within one video
+    inner = ~groups.first[1:]  # t[i + 1] - t[i] within one video
     return group_median(np.diff(t)[inner], groups.ids[1:][inner], groups.n_groups)
 
 
@@ -447,7 +445,7 @@ def _hard_cuts(pts: np.ndarray, groups: Groups) -> np.ndarray:
     breaks = np.zeros(groups.ids.size, dtype=bool)
     with np.errstate(invalid="ignore"):
         breaks[1:] = np.nan_to_num(_norm(np.diff(hip, axis=-1)) / scale[groups.ids[1:]], nan=0.0) > CUT_JUMP
-    return breaks & ~groups.first(breaks.size)
+    return breaks & ~groups.first
 
 
 @lru_cache(maxsize=64)
@@ -545,11 +543,11 @@ def _body(pts: np.ndarray, valid: np.ndarray, ankle_guessed: np.ndarray, facing:
     def mid(joint: str) -> np.ndarray:
         return (p(f"near_{joint}") + p(f"far_{joint}")) / 2
 
-    hip_mid, sh_mid, ear_mid = mid("hip"), mid("shoulder"), mid("ear")
-    s_, h_, k_, a_ = (p(f"near_{j}") for j in angles.SAGITTAL)
     def row(name: str) -> np.ndarray:
         return pts[_ROW[name]]
 
+    hip_mid, sh_mid, ear_mid = mid("hip"), mid("shoulder"), mid("ear")
+    s_, h_, k_, a_ = (p(f"near_{j}") for j in angles.SAGITTAL)
     with np.errstate(invalid="ignore", divide="ignore"):
         thigh = np.linalg.norm(h_ - k_, axis=1)
         knee = angles.flexion_deg(h_, k_, a_)
@@ -574,7 +572,7 @@ def _body(pts: np.ndarray, valid: np.ndarray, ankle_guessed: np.ndarray, facing:
 def _shots(t: np.ndarray, valid: np.ndarray, breaks: np.ndarray, groups: Groups) -> np.ndarray:
     """(N,) shot number (increasing over the batch): clip pieces between hard cuts and dropouts
     of at least `SHOT_GAP_S`."""
-    start = breaks | groups.first(t.size)
+    start = breaks | groups.first
     gs, ge = runs_in_groups(~valid, groups)
     g = groups.ids[gs]
     after = np.minimum(ge, groups.ends[g] - 1)
@@ -679,62 +677,90 @@ def signals_batch(inputs: list[SignalInputs], cutoff_hz: float = 4.0) -> list[Si
     if not inputs:
         return []
     batch = _concat(inputs)
-    groups, t = batch.groups, batch.t
-    dt = _frame_interval(t, groups)  # s
-    with np.errstate(divide="ignore"):
-        fps = np.where(dt > 0, 1.0 / dt, np.nan)
-    core = [_COL[f"{s}_{j}"] for j in ("shoulder", "hip") for s in ("left", "right")]
-    ok = batch.person & np.isfinite(batch.xy[:, core]).all(axis=(0, 1))
-    left = _near_is_left(batch.vis, ok, groups)
-    facing = _facing(batch, ok)
-    _to_near_far(batch, left)
-
-    # 1. leg clean-up
-    _mask_landmarks(batch, ok)
-    ankle_guessed = _interp_unseen_legs(batch, ok)
-    legs_seen = ok & ((batch.vis[_NEAR_FAR["near_knee"]] >= LOW_VIS) | (batch.vis[_NEAR_FAR["near_ankle"]] >= LOW_VIS))
-    _unswap_legs(batch.xy, ok, groups)
-    ankle_guessed |= _fix_ankle_outliers(batch, ok, dt)
-    ankle_guessed |= _fix_segment_outliers(batch, ok)
-    # 2-4. only the kept landmarks are read from here on: gap-fill, cut and smooth just them
-    pts = batch.xy.reshape(-1, t.size)[[_xy_row(name) for name in _SMOOTHED]]
-    valid = fill_gaps_into(t, pts, ok, groups, dt)
-    breaks = _hard_cuts(pts, groups)
-    lowpass_into(pts, valid, groups, fps, cutoff_hz, breaks)
-    # 5-7
-    facing_f = facing[groups.ids]
-    body = _body(pts, valid, ankle_guessed, facing_f, left[groups.ids], groups)
-    rel = _relative(body, _reference_per_frame(body, t, valid, breaks, groups), facing_f)
-    back = _back_lines(batch, dt, fps, cutoff_hz, breaks)
+    videos = _choose(batch)
+    ankle_guessed, legs_seen = _clean_legs(batch, videos)
+    pts, valid, breaks = _smooth(batch, videos, cutoff_hz)
+    facing = videos.facing[batch.groups.ids]
+    body = _body(pts, valid, ankle_guessed, facing, videos.left[batch.groups.ids], batch.groups)
+    rel = _relative(body, _reference_per_frame(body, batch.t, valid, breaks, batch.groups), facing)
+    back_bulge, back_bend = _back_lines(batch, videos, cutoff_hz, breaks)
     with np.errstate(invalid="ignore"):  # no hinge or squat balances a knee past 105 deg under an upright trunk
         folded_upright = (body.knee > IMPLAUSIBLE_KNEE_DEG) & (np.abs(body.trunk) < IMPLAUSIBLE_TRUNK_DEG)
     for a in (body.trunk, body.knee, body.hip, body.neck, body.hip_tilt):
         a[~valid] = np.nan
     per_frame = dict(
-        t_s=t, valid=valid, trunk_deg=body.trunk, knee_deg=body.knee, hip_deg=body.hip,
-        chord_ratio=rel.chord_ratio, neck_deg=body.neck, back_bulge=back[0], back_bend=back[1],
+        t_s=batch.t, valid=valid, trunk_deg=body.trunk, knee_deg=body.knee, hip_deg=body.hip,
+        chord_ratio=rel.chord_ratio, neck_deg=body.neck, back_bulge=back_bulge, back_bend=back_bend,
         hip_back=rel.hip_back, hip_down=rel.hip_down, wrist_offset=rel.wrist_offset, hip_tilt=body.hip_tilt,
         tracked=legs_seen & ~folded_upright, vertical=rel.vertical)
-    return [Signals(**{k: a[s:e] for k, a in per_frame.items()}, facing=int(facing[v]),
-                    side="left" if left[v] else "right", fps=float(fps[v]))
-            for v, (s, e) in enumerate(zip(groups.starts, groups.ends))]
+    return [Signals(**{k: a[s:e] for k, a in per_frame.items()}, facing=int(videos.facing[v]),
+                    side="left" if videos.left[v] else "right", fps=float(videos.fps[v]))
+            for v, (s, e) in enumerate(zip(batch.groups.starts, batch.groups.ends))]
 
 
-def _back_lines(batch: _Batch, dt: np.ndarray, fps: np.ndarray, cutoff_hz: float,
+@dataclass(frozen=True)
+class _Videos:
+    """Per-video choices (arrays over the videos of a batch) and the frames with a person."""
+
+    dt: np.ndarray  # median frame interval, s (NaN below two frames)
+    fps: np.ndarray  # 1 / dt, 1/s (NaN unless dt > 0)
+    left: np.ndarray  # bool: the near side is the left one
+    facing: np.ndarray  # +1 facing image right, -1 left
+    ok: np.ndarray  # (N,) bool: frames with a person and finite shoulders and hips
+
+
+def _choose(batch: _Batch) -> _Videos:
+    """Frame rate, near side and facing of each video; then the batch in near/far layout (in place)."""
+    dt = _frame_interval(batch.t, batch.groups)
+    with np.errstate(divide="ignore"):
+        fps = np.where(dt > 0, 1.0 / dt, np.nan)
+    core = [_COL[f"{s}_{j}"] for j in ("shoulder", "hip") for s in ("left", "right")]
+    ok = batch.person & np.isfinite(batch.xy[:, core]).all(axis=(0, 1))
+    left = _near_is_left(batch.vis, ok, batch.groups)
+    facing = _facing(batch, ok)
+    _to_near_far(batch, left)
+    return _Videos(dt=dt, fps=fps, left=left, facing=facing, ok=ok)
+
+
+def _clean_legs(batch: _Batch, videos: _Videos) -> tuple[np.ndarray, np.ndarray]:
+    """Step 1 of the module recipe, in place on `batch.xy`. Returns (ankle_guessed: the near
+    ankle was interpolated, legs_seen: the near knee or ankle is seen), (N,) bool each."""
+    ok = videos.ok
+    _mask_landmarks(batch, ok)
+    ankle_guessed = _interp_unseen_legs(batch, ok)
+    vis = batch.vis
+    legs_seen = ok & ((vis[_NEAR_FAR["near_knee"]] >= LOW_VIS) | (vis[_NEAR_FAR["near_ankle"]] >= LOW_VIS))
+    _unswap_legs(batch.xy, ok, batch.groups)
+    ankle_guessed |= _fix_ankle_outliers(batch, ok, videos.dt)
+    ankle_guessed |= _fix_segment_outliers(batch, ok)
+    return ankle_guessed, legs_seen
+
+
+def _smooth(batch: _Batch, videos: _Videos, cutoff_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Steps 2-4 on the coordinates read from here on (`_SMOOTHED`): (smoothed coordinates
+    (len(_SMOOTHED), N) px, valid (N,) bool: frames with a person or gap-filled, hard-cut frames (N,) bool)."""
+    pts = batch.xy.reshape(-1, batch.t.size)[[_xy_row(name) for name in _SMOOTHED]]
+    valid = fill_gaps_into(batch.t, pts, videos.ok, batch.groups, videos.dt)
+    breaks = _hard_cuts(pts, batch.groups)
+    lowpass_into(pts, valid, batch.groups, videos.fps, cutoff_hz, breaks)
+    return pts, valid, breaks
+
+
+def _back_lines(batch: _Batch, videos: _Videos, cutoff_hz: float,
                 breaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(back_bulge, back_bend) (N,): each over its frames with a person, gap-filled and smoothed,
     NaN elsewhere; both in one pass when those frames coincide (one mask measures both)."""
     lines = np.stack([batch.back_bulge, batch.back_bend])
     good = np.isfinite(lines) & batch.person
     if np.array_equal(good[0], good[1]):
-        return tuple(_smooth_back(lines, good[0], batch, dt, fps, cutoff_hz, breaks))
-    return tuple(_smooth_back(v, g, batch, dt, fps, cutoff_hz, breaks) for v, g in zip(lines, good))
+        return tuple(_smooth_back(lines, good[0], batch, videos, cutoff_hz, breaks))
+    return tuple(_smooth_back(v, g, batch, videos, cutoff_hz, breaks) for v, g in zip(lines, good))
 
 
-def _smooth_back(v: np.ndarray, good: np.ndarray, batch: _Batch, dt: np.ndarray, fps: np.ndarray,
-                 cutoff_hz: float, breaks: np.ndarray) -> np.ndarray:
+def _smooth_back(v: np.ndarray, good: np.ndarray, batch: _Batch, videos: _Videos, cutoff_hz: float,
+                 breaks: np.ndarray) -> np.ndarray:
     """Back-line measures v (..., N) sharing the mask `good`: gap-filled and smoothed, NaN elsewhere."""
     v = np.where(good, v, np.nan)
-    vok = fill_gaps_into(batch.t, v, good, batch.groups, dt)
-    lowpass_into(v, vok, batch.groups, fps, cutoff_hz, breaks)
+    vok = fill_gaps_into(batch.t, v, good, batch.groups, videos.dt)
+    lowpass_into(v, vok, batch.groups, videos.fps, cutoff_hz, breaks)
     return np.where(vok, v, np.nan)
