@@ -112,6 +112,10 @@ def test_interp_into_equals_np_interp_per_group(min_src):
             for row in want:
                 row[s][gd] = np.interp(t[s][gd], t[s][gs], row[s][gs])
     np.testing.assert_array_equal(got, want)
+    for s in each(groups):  # each group alone (numpy's own interp), on a non-contiguous view
+        alone = y[:, s].T.copy().T
+        interp_into(t[s], alone, src[s], dst[s], Groups.of_lengths([s.stop - s.start]), min_src)
+        np.testing.assert_array_equal(alone, want[:, s])
 
 
 def test_running_median_in_groups_equals_median_filter():

@@ -103,8 +103,9 @@ def _middle(srt: np.ndarray, count: np.ndarray) -> np.ndarray:
     or (a + b) / 2 of the middle pair; NaN for an empty row."""
     if srt.shape[-1] == 0:
         return np.full(srt.shape[:-1], np.nan)
-    lo = np.take_along_axis(srt, (np.maximum(count - 1, 0) // 2)[..., None], axis=-1)[..., 0]
-    hi = np.take_along_axis(srt, (count // 2)[..., None], axis=-1)[..., 0]
+    rows = srt.reshape(-1, srt.shape[-1])
+    lo = rows[np.arange(len(rows)), np.maximum(count - 1, 0).ravel() // 2].reshape(count.shape)
+    hi = rows[np.arange(len(rows)), count.ravel() // 2].reshape(count.shape)
     mid = np.where(count % 2 == 1, lo, (lo + hi) / 2)
     return np.where(count > 0, mid, np.nan)
 
@@ -173,6 +174,9 @@ def interp_into(t: np.ndarray, y: np.ndarray, src: np.ndarray, dst: np.ndarray, 
     arithmetic as numpy: slope * (t - t_left) + y_left between the neighbouring src
     elements, the nearest src value beyond either end.
     """
+    if groups.n_groups == 1:  # one series of frames: numpy's own interp
+        _interp_rows_into(t, y, src, dst, min_src)
+        return
     i = np.flatnonzero(dst)
     i = i[(groups.count(src) >= max(min_src, 1))[groups.ids[i]]]
     if i.size == 0:
@@ -193,6 +197,16 @@ def interp_into(t: np.ndarray, y: np.ndarray, src: np.ndarray, dst: np.ndarray, 
     back = np.where(np.isnan(back) & (yp == yq), yp, back)
     res = np.where(np.isnan(res), back, res)
     y[..., i] = np.where(has_before & has_after, res, yp)
+
+
+def _interp_rows_into(t: np.ndarray, y: np.ndarray, src: np.ndarray, dst: np.ndarray, min_src: int) -> None:
+    """`interp_into` of a single group: `np.interp` on each series of y (..., n)."""
+    if not dst.any() or np.count_nonzero(src) < max(min_src, 1):
+        return
+    at, ts = t[dst], t[src]
+    for index in np.ndindex(y.shape[:-1]):
+        series = y[index]  # a view
+        series[dst] = np.interp(at, ts, series[src])
 
 
 # ----------------------------------------------------------------------------- filters

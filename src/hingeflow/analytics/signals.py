@@ -423,8 +423,8 @@ def fill_gaps(t: np.ndarray, x: np.ndarray, ok: np.ndarray, max_gap_s: float = M
     x = np.array(x, dtype=np.float64, copy=True)
     if ok.all() or not ok.any():
         return x, ok.copy()
-    groups = Groups.of_lengths([len(t)])
-    return x, fill_gaps_into(t, x.T, ok, groups, _frame_interval(t, groups), max_gap_s)
+    dt = np.median(np.diff(t))  # median frame interval, s
+    return x, fill_gaps_into(t, x.T, ok, Groups.of_lengths([len(t)]), np.array([dt]), max_gap_s)
 
 
 def _point(pts: np.ndarray, name: str) -> np.ndarray:
