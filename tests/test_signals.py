@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import polars as pl
 import pytest
 
-from hingeflow.analytics.signals import compute_signals, fill_gaps, lowpass_segments, runs
+from hingeflow.analytics.signals import compute_signals, fill_gaps, lowpass_segments, signal_inputs, signals_batch
+from hingeflow.analytics.types import Signals
 from hingeflow.landmarks import LANDMARKS
 
 
@@ -60,11 +63,6 @@ def hinge_frames(trunk_deg: np.ndarray, fps: float = 30.0, facing: int = 1, knee
 def slow_reps(n: int = 300, fps: float = 30.0, period_s: float = 3.0, depth: float = 70.0) -> np.ndarray:
     t = np.arange(n) / fps
     return depth * 0.5 * (1 - np.cos(2 * np.pi * t / period_s))
-
-
-def test_runs():
-    s, e = runs(np.array([0, 1, 1, 0, 1], bool))
-    assert s.tolist() == [1, 4] and e.tolist() == [3, 5]
 
 
 @pytest.mark.parametrize("near", ["left", "right"])
@@ -260,3 +258,61 @@ def test_tracking_check_flags_unseen_legs_and_an_upright_deep_squat():
     assert not collapsed.tracked.any()  # knees at 120 deg under a vertical trunk
     leaning = compute_signals(hinge_frames(np.full(n, 35.0), knee_deg=120.0, far_knee_deg=120.0))
     assert leaning.tracked.all()  # a squat leans forward: fine
+
+
+def _latched_ankle(df: pl.DataFrame, rows: slice) -> pl.DataFrame:
+    """The near (left) ankle jumps onto the wrist on `rows`."""
+    bad = np.zeros(df.height, bool)
+    bad[rows] = True
+    return df.with_columns(
+        pl.when(pl.Series(bad)).then(pl.col(f"left_wrist_{c}")).otherwise(pl.col(f"left_ankle_{c}")).alias(f"left_ankle_{c}")
+        for c in ("x", "y"))
+
+
+def _shifted(df: pl.DataFrame, dx: float, dy: float = 0.0) -> pl.DataFrame:
+    """The whole figure moved by (dx, dy) px."""
+    return df.with_columns([pl.col(c) + (dx if c.endswith("_x") else dy) for c in df.columns if c.endswith(("_x", "_y"))])
+
+
+def assert_same_signals(got: Signals, want: Signals) -> None:
+    """Every field equal, arrays bit for bit (NaN where NaN)."""
+    for f in dataclasses.fields(Signals):
+        a, b = getattr(got, f.name), getattr(want, f.name)
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), f.name
+        else:
+            assert a == b or (a != a and b != b), f.name
+
+
+def test_a_batch_equals_each_video_alone():
+    """Videos of different lengths, frame rates, sides and places in the image, computed together,
+    give exactly what each gives alone, field by field (bit for bit), in any batch order."""
+    n = 300
+    trunk = slow_reps(n)
+    dropouts = np.ones(n, bool)
+    dropouts[:4] = False  # leading: stays NaN
+    dropouts[50:56] = False  # filled
+    dropouts[150:180] = False  # stays a gap: two runs, two shots
+    swap = np.zeros(n, bool)
+    swap[[0, 1, 100, 101, 102]] = True
+    unseen_start = pl.Series(np.arange(n) < 5)
+    videos = [
+        hinge_frames(trunk),
+        hinge_frames(slow_reps(40), person=np.zeros(40, bool)),  # no person at all
+        _shifted(hinge_frames(trunk, person=dropouts), 400.0, -90.0),
+        _shifted(hinge_frames(slow_reps(8)), -250.0),  # too short to filter
+        pl.concat([hinge_frames(trunk[:150]), _shifted(hinge_frames(trunk[150:]), 500.0)  # a hard cut
+                   .with_columns(pl.col("frame_idx") + 150, pl.col("t_s") + 5.0)]),
+        _shifted(hinge_frames(slow_reps(200, fps=25.0), fps=25.0, facing=-1, near="right"), 700.0, 50.0),
+        hinge_frames(trunk[::-1], knee_deg=15.0),  # ends where the next one starts, which has its legs swapped
+        _swap_legs(_latched_ankle(hinge_frames(trunk, knee_deg=15.0), slice(60, 90)), swap)
+        .with_columns(pl.when(unseen_start).then(0.1).otherwise(pl.col("left_ankle_vis")).alias("left_ankle_vis")),
+        _shifted(hinge_frames(slow_reps(3 * n, period_s=7.0), knee_deg=70.0, far_knee_deg=70.0), 90.0).drop("facing"),
+    ]
+    inputs = [signal_inputs(df) for df in videos]
+    alone = [signals_batch([inp])[0] for inp in inputs]
+    for order in (list(range(len(inputs))), list(reversed(range(len(inputs))))):
+        for i, got in zip(order, signals_batch([inputs[i] for i in order])):
+            assert_same_signals(got, alone[i])
+    assert alone[5].side == "right" and alone[5].facing == -1 and alone[5].fps == pytest.approx(25.0)
+    assert not alone[1].valid.any() and np.isnan(alone[2].trunk_deg[150:180]).all()

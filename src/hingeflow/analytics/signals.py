@@ -1,20 +1,24 @@
-"""Per-frame signals of one video: near-side selection, gap filling, zero-lag smoothing.
+"""Per-frame signals of videos: near-side selection, gap filling, zero-lag smoothing.
 
 `compute_signals` turns one video's rows of the `frames` table into a `Signals`
-record (see `types.py`). Steps, all vectorised over frames:
+record (see `types.py`); `signals_batch` does the same for many videos at once:
+their frames are concatenated and every step below runs on all of them together,
+each video on its own frames only (group-aware helpers in `grouped.py`), with the
+same floating-point operations as for a video alone. Steps:
 
 1. Near side: the side whose sagittal landmarks (shoulder, hip, knee, ankle)
-   are more visible over the clip (`angles.near_side`); knee and hip angles use
-   that side only, never an average of left and right. Facing comes from the
-   table's `facing` column (majority), else from the feet (`angles.facing_from_feet`).
+   are more visible over the clip (as `angles.near_side`); knee and hip angles use
+   that side only, never an average of left and right. Landmarks are then held
+   as near/far pairs (`_NEAR_FAR`). Facing comes from the table's `facing`
+   column (majority), else from the feet (as `angles.facing_from_feet`).
    Near-side leg landmarks are cleaned before anything else (`_unswap_legs`,
-   `_fix_leg_outliers`): frames where the pose model swapped the left and right
-   lower legs are swapped back by continuity with the previous frame; leg
-   landmarks with visibility < `LOW_VIS`, an ankle far from its 3 s running
-   median (feet stay planted in a hinge) and a knee/ankle whose thigh/shank
-   length departs from the clip median by > `SEGMENT_TOL` are interpolated from
-   the neighbouring good frames (typically the ankle latched onto the hands or
-   the plate at the bottom, which read the knee 50-170 deg off).
+   `_fix_ankle_outliers`, `_fix_segment_outliers`): frames where the pose model
+   swapped the left and right lower legs are swapped back by continuity with the
+   previous frame; leg landmarks with visibility < `LOW_VIS`, an ankle far from
+   its 3 s running median (feet stay planted in a hinge) and a knee/ankle whose
+   thigh/shank length departs from the clip median by > `SEGMENT_TOL` are
+   interpolated from the neighbouring good frames (typically the ankle latched
+   onto the hands or the plate at the bottom, which read the knee 50-170 deg off).
 2. Gaps: frames without a person (or with missing landmarks) are filled by
    linear interpolation when the dropout lasts at most `MAX_GAP_S` (0.25 s);
    longer dropouts, and dropouts at the clip's ends, stay NaN.
@@ -42,23 +46,27 @@ record (see `types.py`). Steps, all vectorised over frames:
 7. Standing reference (for chord_ratio, hip_back, hip_down, vertical): the
    median over the most upright frames — those whose shoulders stand highest
    above the ankles relative to the clip's range and whose trunk is leaning
-   least (rank sum, best `STANDING_FRAC` = 15%) — computed per shot (clip
-   pieces between hard cuts or long gaps) when the shot is long enough,
-   otherwise over the whole clip.
+   least (rank sum, ties ranked by frame order; best `STANDING_FRAC` = 15%) —
+   computed per shot (clip pieces between hard cuts or long gaps) when the shot
+   is long enough, otherwise over the whole clip.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import polars as pl
-from scipy.signal import butter, lfilter, lfilter_zi
+from scipy.signal import butter
 
 from hingeflow import angles
+from hingeflow.analytics.grouped import (
+    Groups, filtfilt_runs, group_median, group_nanmedian, group_ranks, interp_into,
+    running_median_in_groups, runs_in_groups,
+)
 from hingeflow.analytics.types import Signals
-from hingeflow.landmarks import INDEX, LANDMARKS
 
 MAX_GAP_S = 0.25  # dropouts up to this long are interpolated
 CUT_JUMP = 0.6  # hip-midpoint jump between frames, in standing trunk lengths, that marks a hard cut
@@ -67,6 +75,7 @@ MIN_SHOT_S = 2.0  # shots shorter than this use the clip-wide standing reference
 STANDING_FRAC = 0.15  # fraction of frames taken as "standing"
 FILTER_ORDER = 2
 LOW_VIS = 0.3  # near-side leg landmarks below this visibility are interpolated from their neighbours
+FEET_VIS = 0.3  # heel and toe seen above this visibility give a facing vote (`angles.facing_from_feet`)
 _LEG = ("hip", "knee", "ankle", "heel", "foot_index")
 ANKLE_WIN_S = 3.0  # running-median window for the ankle-outlier test
 ANKLE_TOL = 0.2  # ankle further than this (shank lengths) from its running median: outlier
@@ -78,375 +87,27 @@ IMPLAUSIBLE_TRUNK_DEG = 10.0  # ... under a trunk within this of vertical is not
 # kettlebell deadlifts lean 10-20 deg at 100-130 deg of knee; collapsed tracks 0-10 deg)
 SEGMENT_TOL = 0.25  # thigh/shank length departing from the clip median by more: landmark outlier
 
-_USED = (
-    "left_shoulder", "right_shoulder", "left_hip", "right_hip", "left_knee", "right_knee",
-    "left_ankle", "right_ankle", "left_ear", "right_ear", "left_wrist", "right_wrist",
-    "left_heel", "right_heel", "left_foot_index", "right_foot_index",
-)
+_JOINTS = ("shoulder", "hip", "knee", "ankle", "ear", "wrist", "heel", "foot_index")
+_USED = tuple(f"{s}_{j}" for j in _JOINTS for s in ("left", "right"))  # the landmarks read, left/right pairs
 _COL = {name: i for i, name in enumerate(_USED)}
-_USED_INDEX = [INDEX[name] for name in _USED]  # their columns in the 33-landmark layout
+# after the near side is known, the same rows hold near/far pairs (right-side videos swap each pair)
+_NEAR_FAR = {f"{s}_{j}": 2 * i + k for i, j in enumerate(_JOINTS) for k, s in enumerate(("near", "far"))}
+_SWAP = np.arange(len(_USED)) ^ 1  # row of each landmark's other side
+# the coordinates read after leg cleaning, as rows of the smoothed array: x and y of a landmark in
+# consecutive rows, or just the one of them that is read
+_SMOOTHED = (*(f"{s}_{j}_{c}" for j in ("shoulder", "hip", "ear") for s in ("near", "far") for c in "xy"),
+             "near_knee_x", "near_knee_y", "near_ankle_x", "near_ankle_y", "far_ankle_y",
+             "near_wrist_x", "near_heel_x", "near_foot_index_x")
+_ROW = {name: i for i, name in enumerate(_SMOOTHED)}
 
 
-# ----------------------------------------------------------------------------- helpers
-
-def _kept_landmarks(side: str) -> tuple[str, ...]:
-    """Landmarks the signals read after leg cleaning: both shoulders, hips, ears and
-    ankles, and the near side's knee, heel, foot index and wrist."""
-    both = [f"{s}_{j}" for j in ("shoulder", "hip", "ear", "ankle") for s in ("left", "right")]
-    return (*both, *(f"{side}_{j}" for j in ("knee", "heel", "foot_index", "wrist")))
+def _xy_row(coord: str) -> int:
+    """Row of a coordinate such as "near_knee_x" in the (2 * len(_USED), N) reshape of `_Batch.xy`."""
+    name, c = coord.rsplit("_", 1)
+    return "xy".index(c) * len(_USED) + _NEAR_FAR[name]
 
 
-def median(a: np.ndarray) -> float:
-    """`np.median` of a non-empty 1D array, with its arithmetic: the middle order statistic,
-    or (lower + upper) / 2 of the middle pair; NaN if any value is NaN. Without numpy's
-    generic reduction machinery (this runs a dozen times per video)."""
-    n = a.size
-    h = n // 2
-    if n % 2:
-        part = np.partition(a, [h, n - 1])
-        mid = part[h]
-    else:
-        part = np.partition(a, [h - 1, h, n - 1])
-        mid = (part[h - 1] + part[h]) / 2
-    return float("nan") if np.isnan(part[-1]) else float(mid)
-
-
-def nanmedian(a: np.ndarray) -> float:
-    """`np.nanmedian` of a 1D array (same value: the median of its non-NaN entries), NaN if none.
-
-    Without numpy's generic reduction machinery and all-NaN warning.
-    """
-    a = a[~np.isnan(a)]
-    return median(a) if a.size else float("nan")
-
-
-def nanmedian_cols(a: np.ndarray) -> np.ndarray:
-    """`np.nanmedian` of each column of a (m, k), in one sort: NaN where a column is all NaN.
-
-    Median of an even count = (a + b) / 2 of the middle pair, as `np.median` computes it.
-    """
-    srt = np.sort(a, axis=0)  # NaN sort last
-    cnt = (~np.isnan(a)).sum(axis=0)
-    cols = np.arange(a.shape[1])
-    lo, hi = np.maximum((cnt - 1) // 2, 0), np.maximum(cnt // 2, 0)
-    if a.shape[0] == 0:
-        return np.full(a.shape[1], np.nan)
-    med = (srt[lo, cols] + srt[hi, cols]) / 2
-    return np.where(cnt > 0, med, np.nan)
-
-
-def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end (exclusive) indices of the runs of True in a bool array."""
-    m = np.concatenate(([False], np.asarray(mask, dtype=bool), [False]))
-    d = np.diff(m.astype(np.int8))
-    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-
-
-def fill_gaps(t: np.ndarray, x: np.ndarray, ok: np.ndarray, max_gap_s: float = MAX_GAP_S) -> tuple[np.ndarray, np.ndarray]:
-    """Linearly interpolate rows of x (n,) or (n, k) where `ok` is False, for interior gaps <= max_gap_s.
-
-    The gap's duration is the time spanned by its missing frames (count x frame
-    interval). Returns (filled copy, new ok mask). Leading/trailing gaps stay NaN.
-    """
-    x = np.array(x, dtype=np.float64, copy=True)
-    ok = np.asarray(ok, dtype=bool)
-    n = len(t)
-    if n == 0 or ok.all() or not ok.any():
-        return x, ok.copy()
-    starts, ends = runs(~ok)
-    interior = (starts > 0) & (ends < n)
-    dt = median(np.diff(t)) if n > 1 else 0.0
-    # span of the missing frames: from the last good frame to the next good one, minus one interval
-    span = np.where(interior, t[np.minimum(ends, n - 1)] - t[np.maximum(starts - 1, 0)] - dt, np.inf)
-    fill = interior & (span <= max_gap_s + 1e-6)
-    if not fill.any():
-        return x, ok.copy()
-    newok = ok.copy()
-    idx = np.flatnonzero(ok)
-    # mark frames in fillable gaps (vectorised via cumulative sum of run markers)
-    marks = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(marks, starts[fill], 1)
-    np.add.at(marks, ends[fill], -1)
-    tgt = np.cumsum(marks[:n]) > 0
-    tt = t[tgt]
-    if x.ndim == 1:
-        x[tgt] = np.interp(tt, t[idx], x[idx])
-    else:
-        for j in range(x.shape[1]):
-            x[tgt, j] = np.interp(tt, t[idx], x[idx, j])
-    newok[tgt] = True
-    return x, newok
-
-
-def running_median(x: np.ndarray, size: int) -> np.ndarray:
-    """Centred running median of each column of x (n, k) over an odd `size` of rows.
-
-    Edges repeat the first/last row (scipy.ndimage `median_filter(..., mode="nearest")`
-    semantics, with the same values: an odd window's median is one of its elements).
-    Uses polars' sorted-window rolling median, O(n log size) instead of O(n size).
-    """
-    return running_medians([(x, size)])[0]
-
-
-def running_medians(tracks: list[tuple[np.ndarray, int] | None]) -> list[np.ndarray | None]:
-    """`running_median(x, size)` of each (x, size) in `tracks` (None stays None), one polars
-    call per distinct window size: the edge-padded columns of all tracks are consecutive
-    blocks of one series, and only windows inside a block are kept."""
-    out: list[np.ndarray | None] = [None] * len(tracks)
-    sizes = sorted({tr[1] for tr in tracks if tr is not None})
-    if any(size % 2 != 1 or size < 1 for size in sizes):
-        raise ValueError(f"running_medians: sizes must be odd and positive, got {sizes}")
-    for size in sizes:
-        members = [i for i, tr in enumerate(tracks) if tr is not None and tr[1] == size]
-        h = size // 2
-        blocks = []  # (track, column, padded block)
-        for i in members:
-            x = tracks[i][0]
-            padded = np.concatenate([np.repeat(x[:1], h, axis=0), x, np.repeat(x[-1:], h, axis=0)])
-            blocks += [(i, j, padded[:, j]) for j in range(x.shape[1])]
-        med = pl.Series(np.concatenate([b for _, _, b in blocks])).rolling_median(size).to_numpy()
-        cols: dict[int, list[np.ndarray]] = {i: [] for i in members}
-        pos = 0
-        for i, _, b in blocks:
-            cols[i].append(med[pos + size - 1:pos + len(b)])
-            pos += len(b)
-        for i in members:
-            out[i] = np.stack(cols[i], axis=1)
-    return out
-
-
-@lru_cache(maxsize=64)
-def _butter(order: int, wn: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Butterworth low-pass (b, a) and its step-response steady state `lfilter_zi`, shape (1, order)."""
-    b, a = butter(order, wn)
-    return b, a, lfilter_zi(b, a)[None, :]
-
-
-def _filtfilt_rows(b: np.ndarray, a: np.ndarray, zi: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """scipy `filtfilt(b, a, x, axis=-1)` (method "pad", odd extension of 3 * max(len(a), len(b)))
-    of each row of x (k, m), with the same operations in the same order, minus the per-call
-    validation and the `lfilter_zi` solve (`zi` precomputed)."""
-    edge = 3 * max(len(a), len(b))
-    ext = np.concatenate((2 * x[:, :1] - x[:, edge:0:-1], x, 2 * x[:, -1:] - x[:, -2:-(edge + 2):-1]), axis=1)
-    y, _ = lfilter(b, a, ext, axis=-1, zi=zi * ext[:, :1])
-    y, _ = lfilter(b, a, y[:, ::-1], axis=-1, zi=zi * y[:, -1:])
-    return y[:, ::-1][:, edge:-edge]
-
-
-def lowpass_segments(x: np.ndarray, ok: np.ndarray, fps: float, cutoff_hz: float,
-                     breaks: np.ndarray | None = None) -> np.ndarray:
-    """Zero-lag Butterworth low-pass (order 2, `filtfilt`) per contiguous run of `ok`.
-
-    `breaks` (bool, n) marks frames that start a new segment even inside a run
-    (hard cuts). Runs too short for filtfilt's padding are returned unfiltered.
-    """
-    out = np.array(x, dtype=np.float64, copy=True)
-    if not np.isfinite(fps) or fps <= 0 or cutoff_hz <= 0 or cutoff_hz >= fps / 2:
-        return out
-    b, a, zi = _butter(FILTER_ORDER, round(cutoff_hz / (fps / 2), 9))
-    padlen = 3 * max(len(a), len(b))
-    seg = np.asarray(ok, dtype=bool)
-    starts, ends = runs(seg)
-    if breaks is not None and breaks.any():
-        cut = np.flatnonzero(breaks & seg)
-        # split each run at the cuts inside it
-        s_list, e_list = [], []
-        for s, e in zip(starts, ends):
-            inner = cut[(cut > s) & (cut < e)]
-            edges = np.concatenate(([s], inner, [e]))
-            s_list.extend(edges[:-1])
-            e_list.extend(edges[1:])
-        starts, ends = np.asarray(s_list, dtype=int), np.asarray(e_list, dtype=int)
-    for s, e in zip(starts, ends):
-        if e - s > padlen:
-            if out.ndim == 1:
-                out[s:e] = _filtfilt_rows(b, a, zi, out[None, s:e])[0]
-            else:  # filter along contiguous memory (time last) for speed
-                out[s:e] = _filtfilt_rows(b, a, zi, np.ascontiguousarray(out[s:e].T)).T
-    return out
-
-
-def _signed_dir_deg(v: np.ndarray, facing: int) -> np.ndarray:
-    """Direction of vectors v (n, 2) from image-up, degrees, + towards the facing side."""
-    return np.degrees(np.arctan2(facing * v[:, 0], -v[:, 1]))
-
-
-def _majority_int(values: np.ndarray, default: int) -> int:
-    v = values[np.isfinite(values) & (values != 0)]
-    if v.size == 0:
-        return default
-    return 1 if np.sum(v > 0) >= np.sum(v < 0) else -1
-
-
-def _standing_mask(height_rel: np.ndarray, trunk: np.ndarray, sel: np.ndarray) -> np.ndarray:
-    """Most upright frames among `sel`: rank-sum of shoulder height and (low) trunk lean."""
-    idx = np.flatnonzero(sel & np.isfinite(height_rel))
-    out = np.zeros(len(sel), dtype=bool)
-    if idx.size == 0:
-        return out
-    h = height_rel[idx]
-    tr = np.where(np.isfinite(trunk[idx]), trunk[idx], nanmedian(trunk[idx]) if np.isfinite(trunk[idx]).any() else 0.0)
-    # higher shoulders and smaller lean are better; ranks (0 = best)
-    rh = np.argsort(np.argsort(-h))
-    rt = np.argsort(np.argsort(tr))
-    score = rh + rt
-    k = max(1, int(round(STANDING_FRAC * idx.size)))
-    best = idx[np.argsort(score, kind="stable")[:k]]
-    out[best] = True
-    return out
-
-
-def _interp_rows(t: np.ndarray, flat: np.ndarray, bad: np.ndarray, good: np.ndarray, j: int) -> None:
-    """In place: replace landmark j's (x, y) on `bad` rows by interpolation over `good` rows."""
-    if bad.any() and good.sum() >= 2:
-        for c in (2 * j, 2 * j + 1):
-            flat[bad, c] = np.interp(t[bad], t[good], flat[good, c])
-
-
-def _unswap_legs(flat: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """In place: undo frames where the pose model swapped the left and right lower legs.
-
-    Walking the valid frames in order, a frame's knee and ankle labels are
-    swapped back when pairing them crosswise with the previous (already
-    corrected) frame moves them much less (< `SWAP_RATIO` of the straight
-    pairing) and the straight pairing jumps by more than `SWAP_MIN_JUMP` shank
-    lengths. Knee, ankle, heel and foot index swap together. Returns the
-    swapped-frame mask.
-    """
-    pairs = [(_COL[f"left_{j}"], _COL[f"right_{j}"]) for j in ("knee", "ankle", "heel", "foot_index")]
-    lk, rk = pairs[0]
-    la, ra = pairs[1]
-    n = flat.shape[0]
-    swapped = np.zeros(n, dtype=bool)
-    pts = lambda j: flat[:, 2 * j:2 * j + 2]  # noqa: E731
-    shank = np.concatenate([np.linalg.norm(pts(lk) - pts(la), axis=1), np.linalg.norm(pts(rk) - pts(ra), axis=1)])
-    shank = shank[np.isfinite(shank)]
-    shank_med = median(shank) if shank.size else np.nan
-    if not shank_med > 0:
-        return swapped
-    jump_min = SWAP_MIN_JUMP * float(shank_med)
-    idx = np.flatnonzero(ok & np.isfinite(flat[:, [2 * lk, 2 * rk, 2 * la, 2 * ra]]).all(axis=1))
-    if idx.size < 2:
-        return swapped
-    L = np.concatenate([pts(lk)[idx], pts(la)[idx]], axis=1)  # (m, 4): knee xy, ankle xy
-    R = np.concatenate([pts(rk)[idx], pts(ra)[idx]], axis=1)
-
-    # knee + ankle displacement (px) from the previous raw frame for the four pairings, in one pass:
-    # straight L-L, R-R and crosswise L-R, R-L
-    d = (np.stack([L[1:], R[1:], L[1:], R[1:]]) - np.stack([L[:-1], R[:-1], R[:-1], L[:-1]]))
-    d = d.reshape(4, idx.size - 1, 2, 2)  # pairing, frame, (knee, ankle), (x, y)
-    h = np.hypot(d[..., 0], d[..., 1])
-    moved = h[..., 0] + h[..., 1]
-    keep = moved[0] + moved[1]  # raw frame vs raw previous frame
-    cross = moved[2] + moved[3]
-    # Per frame: +1 clearly crossed against the previous raw frame, -1 clearly straight, 0 ambiguous.
-    # Frame by frame, a label is swapped when crossed against the previous *corrected* frame; an
-    # ambiguous frame resets to unswapped. That state machine equals the parity of the clear
-    # crossings since the last ambiguous frame, which needs no Python loop.
-    c = np.zeros(idx.size, dtype=np.int8)
-    c[1:][(keep > jump_min) & (cross < SWAP_RATIO * keep)] = 1
-    c[1:][(cross > jump_min) & (keep < SWAP_RATIO * cross)] = -1
-    reset = c == 0
-    crossings = np.cumsum(c == 1)
-    since_reset = crossings - np.maximum.accumulate(np.where(reset, crossings, 0))
-    rows = idx[(since_reset % 2 == 1) & ~reset]
-    swapped[rows] = True
-    for a, b in pairs if rows.size else ():
-        cols_a, cols_b = [2 * a, 2 * a + 1], [2 * b, 2 * b + 1]
-        flat[np.ix_(rows, cols_a + cols_b)] = flat[np.ix_(rows, cols_b + cols_a)]
-    return swapped
-
-
-def _seg_len(flat: np.ndarray, a: int, b: int) -> np.ndarray:
-    """Image distance (px) between landmarks a and b (`_USED` indices) per frame."""
-    return np.hypot(flat[:, 2 * a] - flat[:, 2 * b], flat[:, 2 * a + 1] - flat[:, 2 * b + 1])
-
-
-def _ankle_track(t: np.ndarray, flat: np.ndarray, ok: np.ndarray, side: str,
-                 dt: float) -> tuple[np.ndarray, np.ndarray, int] | None:
-    """The near-side ankle positions that `_fix_leg_outliers` compares with their running median.
-
-    Returns (ok_mask, rows, window): frames with a person and a finite ankle and
-    shank, their row indices, and the odd running-median window in frames
-    (`ANKLE_WIN_S` at the median frame interval `dt`, s, capped by the track
-    length); None when the track has fewer than 10 frames.
-    """
-    ik, ia = (_COL[f"{side}_{j}"] for j in ("knee", "ankle"))
-    fin = ok & np.isfinite(_seg_len(flat, ik, ia)) & np.isfinite(flat[:, 2 * ia]) & np.isfinite(flat[:, 2 * ia + 1])
-    if fin.sum() < 10 or len(t) <= 1:
-        return None
-    size = int(round(ANKLE_WIN_S / dt)) | 1 if dt > 0 else 1
-    idx = np.flatnonzero(fin)
-    return fin, idx, min(size, idx.size | 1 if idx.size % 2 else idx.size - 1)
-
-
-def _fix_leg_outliers(t: np.ndarray, flat: np.ndarray, ok: np.ndarray, side: str,
-                      track: tuple[np.ndarray, np.ndarray, int] | None,
-                      track_median: np.ndarray | None) -> np.ndarray:
-    """In place: interpolate implausible near-side knee/ankle positions from neighbouring frames.
-
-    A knee whose thigh (hip-knee) length, or an ankle whose shank (knee-ankle)
-    length, departs from the clip's median by more than `SEGMENT_TOL` is a
-    landmark latched onto something else (hands, plate, the other leg); the
-    segments are rigid and, in a side view, stay in the image plane.
-    `track`: `_ankle_track(...)` of these arrays; `track_median`: the running
-    median (px, (m, 2)) of its ankle x, y. Returns the mask of frames whose ankle was replaced.
-    """
-    ih, ik, ia = (_COL[f"{side}_{j}"] for j in ("hip", "knee", "ankle"))
-    # feet stay planted in a hinge: an ankle far from its running median (over
-    # ANKLE_WIN_S, longer than twice the typical mislabelled run) is an outlier
-    ankle_bad = np.zeros(len(t), dtype=bool)
-    if track is not None:
-        fin, idx, _ = track
-        S = _seg_len(flat, ik, ia)
-        med = track_median
-        dev = np.hypot(flat[idx, 2 * ia] - med[:, 0], flat[idx, 2 * ia + 1] - med[:, 1])
-        ref = median(S[fin])
-        if ref > 0:
-            bad = np.zeros(len(t), dtype=bool)
-            bad[idx[dev > ANKLE_TOL * ref]] = True
-            _interp_rows(t, flat, bad, fin & ~bad, ia)
-            ankle_bad |= bad
-    for a, b in ((ih, ik), (ik, ia)):  # thigh first: a fixed knee makes the shank test fair
-        L = _seg_len(flat, a, b)
-        fin = ok & np.isfinite(L)
-        if fin.sum() < 10:
-            continue
-        ref = median(L[fin])
-        if not ref > 0:
-            continue
-        bad = fin & (np.abs(L / ref - 1.0) > SEGMENT_TOL)
-        _interp_rows(t, flat, bad, fin & ~bad, b)
-        if b == ia:
-            ankle_bad |= bad
-    return ankle_bad
-
-
-def _deep_knee_from_chord(knee: np.ndarray, h: np.ndarray, k: np.ndarray, a: np.ndarray,
-                          valid: np.ndarray) -> np.ndarray:
-    """Knee flexion, raised to the hip-ankle chord estimate where that says the knee is deeply bent.
-
-    The chord D = |hip - ankle| with the clip's median thigh T and shank S gives
-    flexion = 180 - acos((T^2 + S^2 - D^2) / (2 T S)) without the knee landmark,
-    which at a deadlift's bottom sits behind the bar and plates and reads up to
-    ~20 deg too straight. The chord estimate is ill-conditioned near a straight
-    knee, so it only counts above `CHORD_MIN_DEG`, and only ever raises the value.
-    """
-    if not valid.any():
-        return knee
-    T = np.linalg.norm(h - k, axis=1)
-    S = np.linalg.norm(k - a, axis=1)
-    D = np.linalg.norm(h - a, axis=1)
-    Tm, Sm = nanmedian(T[valid]), nanmedian(S[valid])
-    if not (Tm > 0 and Sm > 0):
-        return knee
-    c = np.clip((Tm ** 2 + Sm ** 2 - D ** 2) / (2 * Tm * Sm), -1.0, 1.0)
-    chord = 180.0 - np.degrees(np.arccos(c))
-    deep = valid & np.isfinite(chord) & (chord > CHORD_MIN_DEG)
-    return np.where(deep, np.fmax(knee, chord), knee)
-
-
-# ----------------------------------------------------------------------------- main
+# ----------------------------------------------------------------------------- inputs
 
 @dataclass(frozen=True)
 class SignalInputs:
@@ -496,6 +157,506 @@ def signal_inputs(frames: pl.DataFrame) -> SignalInputs:
                         facing=get("facing"), back_bulge=get("back_bulge_frac"), back_bend=get("back_bend_deg"))
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """The inputs of several videos concatenated along the frame axis (N frames; a copy,
+    cleaned in place). Landmark arrays have the frame axis last."""
+
+    groups: Groups  # the videos' frames
+    t: np.ndarray  # (N,) s, increasing within each video
+    person: np.ndarray  # (N,) bool
+    xy: np.ndarray  # (2, len(_USED), N): x, y px; rows as `_USED`, as `_NEAR_FAR` after `_to_near_far`
+    vis: np.ndarray  # (len(_USED), N) visibility 0..1, same rows
+    facing: np.ndarray  # (N,) +1 / -1 / 0, NaN where null or absent
+    back_bulge: np.ndarray  # (N,) back_bulge_frac, NaN where null or absent
+    back_bend: np.ndarray  # (N,) back_bend_deg, NaN where null or absent
+
+
+def _concat(inputs: list[SignalInputs]) -> _Batch:
+    """The videos' inputs on one frame axis; absent optional columns read as NaN."""
+    groups = Groups.of_lengths([len(inp.t) for inp in inputs])
+
+    def opt(name: str) -> np.ndarray:
+        return np.concatenate([np.full(len(inp.t), np.nan) if getattr(inp, name) is None else getattr(inp, name)
+                               for inp in inputs])
+
+    coords = np.concatenate([inp.coords.T for inp in inputs], axis=1)  # (3 * k, N): x, y, vis rows
+    k = len(_USED)
+    return _Batch(groups=groups, t=np.concatenate([inp.t for inp in inputs]),
+                  person=np.concatenate([inp.person for inp in inputs]),
+                  xy=coords[:2 * k].reshape(2, k, -1), vis=coords[2 * k:],
+                  facing=opt("facing"), back_bulge=opt("back_bulge"), back_bend=opt("back_bend"))
+
+
+# ----------------------------------------------------------------------------- per-video choices
+
+def _frame_interval(t: np.ndarray, groups: Groups) -> np.ndarray:
+    """(videos,) median frame interval, s; NaN for a video of fewer than two frames."""
+    inner = ~groups.first[1:]  # t[i + 1] - t[i] within one video
+    return group_median(np.diff(t)[inner], groups.ids[1:][inner], groups.n_groups)
+
+
+def _near_is_left(vis: np.ndarray, ok: np.ndarray, groups: Groups) -> np.ndarray:
+    """(videos,) bool: the left sagittal landmarks are at least as visible as the right ones over
+    the `ok` frames (NaN counts 0), as `angles.near_side`. Both sides are summed in the same
+    order, so identical visibilities tie; the sums' last bits may differ from `np.nansum`'s."""
+    v = vis[[_COL[f"{side}_{j}"] for side in ("left", "right") for j in angles.SAGITTAL]]
+    v[:, ~ok] = 0.0
+    v[np.isnan(v)] = 0.0
+    score = groups.sum(v).reshape(2, len(angles.SAGITTAL), -1).sum(axis=1)
+    return score[0] >= score[1]
+
+
+def _facing(batch: _Batch, ok: np.ndarray) -> np.ndarray:
+    """(videos,) +1 facing image right, -1 left: the majority of the table's `facing` column,
+    else the sign of the median heel -> toe x over the `ok` frames where both are seen
+    (as `angles.facing_from_feet`), else +1."""
+    groups = batch.groups
+    said = np.isfinite(batch.facing) & (batch.facing != 0)
+    table = np.where(groups.count(said & (batch.facing > 0)) >= groups.count(said & (batch.facing < 0)), 1, -1)
+    from_table = groups.count(said) > 0
+    if from_table.all():
+        return table
+    frames = np.flatnonzero(ok & ~from_table[groups.ids])
+    votes = []
+    for side in ("left", "right"):
+        toe, heel = _COL[f"{side}_foot_index"], _COL[f"{side}_heel"]
+        seen = (batch.vis[toe, frames] > FEET_VIS) & (batch.vis[heel, frames] > FEET_VIS)
+        votes.append(np.where(seen, batch.xy[0, toe, frames] - batch.xy[0, heel, frames], np.nan))
+    d = np.stack(votes, axis=1).ravel()  # both feet's votes of each frame, in frame order
+    vid = np.repeat(groups.ids[frames], 2)
+    fin = np.isfinite(d)
+    feet = group_median(d[fin], vid[fin], groups.n_groups)
+    return np.where(from_table, table, np.where(np.isnan(feet) | (feet >= 0), 1, -1))
+
+
+def _to_near_far(batch: _Batch, left: np.ndarray) -> None:
+    """In place: swap each left/right landmark pair on the frames of videos whose near side is right."""
+    frames = np.flatnonzero(~left[batch.groups.ids])
+    if frames.size:
+        batch.xy[..., frames] = batch.xy.take(frames, axis=-1)[:, _SWAP]
+        batch.vis[:, frames] = batch.vis.take(frames, axis=-1)[_SWAP]
+
+
+# ----------------------------------------------------------------------------- leg clean-up
+
+def _norm(v: np.ndarray) -> np.ndarray:
+    """Length of 2D vectors v (2, n): `np.linalg.norm` over x, y, with its arithmetic."""
+    return np.sqrt(v[0] * v[0] + v[1] * v[1])
+
+
+def _seg_len(xy: np.ndarray, a: int, b: int) -> np.ndarray:
+    """Image distance (px, `np.hypot`) between landmark rows a and b per frame."""
+    return np.hypot(xy[0, a] - xy[0, b], xy[1, a] - xy[1, b])
+
+
+def _mask_landmarks(batch: _Batch, ok: np.ndarray) -> None:
+    """In place: landmarks NaN outside the `ok` frames; inside them, a coordinate missing
+    alone is interpolated from its finite frames."""
+    xy = batch.xy
+    xy[..., ~ok] = np.nan
+    lone_rows = np.isnan(xy).sum(axis=-1) > ok.size - np.count_nonzero(ok)
+    for c, j in zip(*np.nonzero(lone_rows)):  # rare
+        fin = np.isfinite(xy[c, j])
+        interp_into(batch.t, xy[c, j], fin, ok & ~fin, batch.groups)
+
+
+def _interp_unseen_legs(batch: _Batch, ok: np.ndarray) -> np.ndarray:
+    """In place: near-side leg landmarks MediaPipe is unsure of (visibility < LOW_VIS: typically
+    the ankle latched onto the hands or the plate at the bottom) interpolated from the frames
+    where they are seen (in videos with two such frames). Returns the unseen-ankle mask."""
+    unseen = {}
+    for j in _LEG:
+        r = _NEAR_FAR[f"near_{j}"]
+        unseen[j] = low = ok & ~(batch.vis[r] >= LOW_VIS)
+        good = ok & ~low & np.isfinite(batch.xy[0, r]) & np.isfinite(batch.xy[1, r])
+        interp_into(batch.t, batch.xy[:, r], good, low, batch.groups, min_src=2)
+    return unseen["ankle"]
+
+
+def _fast_hypot(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """sqrt(dx^2 + dy^2): within a few ulp of `np.hypot` (libm, ~20x slower) for pixel-sized values."""
+    return np.sqrt(dx * dx + dy * dy)
+
+
+def _undecided(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Where a and b are too close (1e-12 relative, or tiny) for approximations within a few ulp
+    (`_fast_hypot` sums) to decide a > b as the exact values do."""
+    with np.errstate(invalid="ignore"):
+        return np.abs(a - b) <= 1e-12 * (np.abs(a) + np.abs(b)) + 1e-100
+
+
+def _leg_moves(near0: np.ndarray, near1: np.ndarray, far0: np.ndarray, far1: np.ndarray,
+               hypot: Callable[[np.ndarray, np.ndarray], np.ndarray] = np.hypot) -> tuple[np.ndarray, np.ndarray]:
+    """(straight, crosswise) knee + ankle displacement, px, from frame 0 to frame 1 of each pair;
+    legs (2, 2, pairs): coordinates x, y; joints knee, ankle."""
+    def moved(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # from b in frame 0 to a in frame 1
+        h = hypot(a[0] - b[0], a[1] - b[1])
+        return h[0] + h[1]
+
+    return moved(near1, near0) + moved(far1, far0), moved(near1, far0) + moved(far1, near0)
+
+
+def _unswap_legs(xy: np.ndarray, ok: np.ndarray, groups: Groups) -> None:
+    """In place: undo frames where the pose model swapped the left and right lower legs.
+
+    Walking each video's valid frames in order, a frame's knee and ankle labels are
+    swapped back when pairing them crosswise with the previous (already corrected)
+    frame moves them much less (< `SWAP_RATIO` of the straight pairing) and the
+    straight pairing jumps by more than `SWAP_MIN_JUMP` shank lengths (the video's
+    median). Knee, ankle, heel and foot index swap together. The displacements are
+    `np.hypot` sums, computed as `_fast_hypot` sums where that decides the same.
+    """
+    legs = xy[:, _NEAR_FAR["near_knee"]:_NEAR_FAR["far_ankle"] + 1]  # (2, 4, N) view: near/far knee, near/far ankle
+    shank = _norm(legs[:, :2] - legs[:, 2:]).T.ravel()  # both shanks of each frame, in frame order
+    fin = np.isfinite(shank)
+    shank_med = group_median(shank[fin], np.repeat(groups.ids, 2)[fin], groups.n_groups)
+    idx = np.flatnonzero(ok & np.isfinite(legs[0]).all(axis=0))
+    legs = legs.take(idx, axis=-1)
+    near, far = legs[:, ::2], legs[:, 1::2]  # (2, 2, m): coordinates; knee, ankle; frames
+    vid = groups.ids[idx]
+    pair = (vid[1:] == vid[:-1]) & (shank_med[vid[1:]] > 0)
+    jump_min = SWAP_MIN_JUMP * shank_med[vid[1:]]
+    keep, cross = _leg_moves(near[..., :-1], near[..., 1:], far[..., :-1], far[..., 1:], _fast_hypot)
+    close = np.flatnonzero(pair & (_undecided(keep, jump_min) | _undecided(cross, SWAP_RATIO * keep)
+                                   | _undecided(cross, jump_min) | _undecided(keep, SWAP_RATIO * cross)))
+    n0, n1, f0, f1 = (v.take(i, axis=-1) for v in (near, far) for i in (close, close + 1))
+    keep[close], cross[close] = _leg_moves(n0, n1, f0, f1)  # `np.hypot` where the fast sums might decide otherwise
+    # Per frame: +1 clearly crossed against the previous raw frame, -1 clearly straight, 0 ambiguous
+    # (and each video's first frame). Frame by frame, a label is swapped when crossed against the
+    # previous *corrected* frame; an ambiguous frame resets to unswapped. That state machine equals
+    # the parity of the clear crossings since the last ambiguous frame, which needs no Python loop.
+    c = np.zeros(idx.size, dtype=np.int8)
+    c[1:][pair & (keep > jump_min) & (cross < SWAP_RATIO * keep)] = 1
+    c[1:][pair & (cross > jump_min) & (keep < SWAP_RATIO * cross)] = -1
+    reset = c == 0
+    crossings = np.cumsum(c == 1)
+    since_reset = crossings - np.maximum.accumulate(np.where(reset, crossings, 0))
+    rows = idx[(since_reset % 2 == 1) & ~reset]
+    if rows.size:
+        swap = [_NEAR_FAR[f"{s}_{j}"] for s in ("near", "far") for j in ("knee", "ankle", "heel", "foot_index")]
+        xy[np.ix_([0, 1], swap, rows)] = xy[np.ix_([0, 1], list(_SWAP[swap]), rows)]
+
+
+def _ankle_windows(dt: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """(videos,) odd running-median window, frames: `ANKLE_WIN_S` at the frame interval `dt` (s),
+    capped by the largest odd number <= the track's frame `count` (1 where there is no track)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        size = np.where(dt > 0, np.rint(ANKLE_WIN_S / np.where(dt > 0, dt, 1.0)).astype(np.intp) | 1, 1)
+    return np.maximum(np.minimum(size, count - 1 + count % 2), 1)
+
+
+def _fix_ankle_outliers(batch: _Batch, ok: np.ndarray, dt: np.ndarray) -> np.ndarray:
+    """In place: a near ankle further than `ANKLE_TOL` shank lengths (the video's median) from
+    its `ANKLE_WIN_S` running median is interpolated from the other frames of that track (feet
+    stay planted in a hinge). The track: frames with a person and a finite ankle and shank, in
+    videos with at least 10 of them. Returns the mask of the replaced ankles."""
+    groups, xy = batch.groups, batch.xy
+    ik, ia = _NEAR_FAR["near_knee"], _NEAR_FAR["near_ankle"]
+    shank = _seg_len(xy, ik, ia)
+    fin = ok & np.isfinite(shank) & np.isfinite(xy[0, ia]) & np.isfinite(xy[1, ia])
+    count = groups.count(fin)
+    tracked = (count >= 10) & (np.diff(groups.bounds) > 1)
+    track = fin & tracked[groups.ids]
+    idx = np.flatnonzero(track)
+    vid = groups.ids[idx]
+    med = running_median_in_groups(xy[:, ia].take(idx, axis=-1), Groups.of_lengths(np.where(tracked, count, 0)),
+                                   _ankle_windows(dt, count))
+    ref = group_median(shank[idx], vid, groups.n_groups)[vid]
+    dx, dy = xy[0, ia, idx] - med[0], xy[1, ia, idx] - med[1]
+    dev = _fast_hypot(dx, dy)
+    close = np.flatnonzero(_undecided(dev, ANKLE_TOL * ref))
+    dev[close] = np.hypot(dx[close], dy[close])  # `np.hypot` where the fast value might decide otherwise
+    bad = np.zeros(batch.t.size, dtype=bool)
+    bad[idx[(ref > 0) & (dev > ANKLE_TOL * ref)]] = True
+    interp_into(batch.t, xy[:, ia], track & ~bad, bad, groups, min_src=2)
+    return bad
+
+
+def _fix_segment_outliers(batch: _Batch, ok: np.ndarray) -> np.ndarray:
+    """In place: a near knee whose thigh (hip-knee) length, then a near ankle whose shank
+    (knee-ankle) length, departs from the video's median by more than `SEGMENT_TOL` is
+    interpolated from the other frames (videos with at least 10 finite lengths). The
+    segments are rigid and, in a side view, stay in the image plane; such a landmark has
+    latched onto something else (hands, plate, the other leg). Returns the replaced-ankle mask."""
+    groups, xy = batch.groups, batch.xy
+    ih, ik, ia = (_NEAR_FAR[f"near_{j}"] for j in ("hip", "knee", "ankle"))
+    replaced = {}
+    for a, b in ((ih, ik), (ik, ia)):  # thigh first: a fixed knee makes the shank test fair
+        length = _seg_len(xy, a, b)
+        fin = ok & np.isfinite(length)
+        ref = group_median(length[fin], groups.ids[fin], groups.n_groups)
+        usable = (groups.count(fin) >= 10) & (ref > 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            replaced[b] = bad = fin & usable[groups.ids] & (np.abs(length / ref[groups.ids] - 1.0) > SEGMENT_TOL)
+        interp_into(batch.t, xy[:, b], fin & ~bad, bad, groups, min_src=2)
+    return replaced[ia]
+
+
+# ----------------------------------------------------------------------------- gaps, cuts, smoothing
+
+def fill_gaps_into(t: np.ndarray, x: np.ndarray, ok: np.ndarray, groups: Groups, dt: np.ndarray,
+                   max_gap_s: float = MAX_GAP_S) -> np.ndarray:
+    """In place: linearly interpolate x (..., n) where `ok` is False, for interior gaps <= max_gap_s,
+    per group. Returns the new ok mask.
+
+    The gap's duration is the time spanned by its missing frames (count x the group's
+    median frame interval `dt` (groups,), s). Leading/trailing gaps stay NaN.
+    """
+    gs, ge = runs_in_groups(~ok, groups)
+    g = groups.ids[gs]
+    interior = (gs > groups.starts[g]) & (ge < groups.ends[g])
+    n = t.size
+    span = t[np.minimum(ge, n - 1)] - t[np.maximum(gs - 1, 0)] - dt[g]  # last good frame to the next, minus one interval
+    fill = interior & (span <= max_gap_s + 1e-6)
+    marks = np.zeros(n + 1, dtype=np.int64)
+    marks[gs[fill]] += 1
+    marks[ge[fill]] -= 1
+    target = np.cumsum(marks[:n]) > 0
+    interp_into(t, x, ok, target, groups)
+    return ok | target
+
+
+def fill_gaps(t: np.ndarray, x: np.ndarray, ok: np.ndarray, max_gap_s: float = MAX_GAP_S) -> tuple[np.ndarray, np.ndarray]:
+    """`fill_gaps_into` of one series x (n,) or (n, k) with frames first: (filled copy, new ok mask)."""
+    ok = np.asarray(ok, dtype=bool)
+    x = np.array(x, dtype=np.float64, copy=True)
+    if ok.all() or not ok.any():
+        return x, ok.copy()
+    dt = np.median(np.diff(t))  # median frame interval, s
+    return x, fill_gaps_into(t, x.T, ok, Groups.of_lengths([len(t)]), np.array([dt]), max_gap_s)
+
+
+def _point(pts: np.ndarray, name: str) -> np.ndarray:
+    """Landmark `name`'s (x, y) rows of `pts` (len(_SMOOTHED), N) as an (N, 2) view."""
+    i = _ROW[f"{name}_x"]
+    return pts[i:i + 2].T
+
+
+def _hard_cuts(pts: np.ndarray, groups: Groups) -> np.ndarray:
+    """(N,) bool: frames whose hip midpoint jumped more than `CUT_JUMP` trunk lengths (the video's
+    median) from the previous frame. `pts`: gap-filled coordinates (len(_SMOOTHED), N)."""
+    def mid(joint: str) -> np.ndarray:
+        return (_point(pts, f"near_{joint}") + _point(pts, f"far_{joint}")).T / 2  # (2, N)
+
+    hip = mid("hip")
+    scale = group_nanmedian(_norm(mid("shoulder") - hip), groups.ids, groups.n_groups)
+    scale = np.where(np.isfinite(scale) & (scale > 0), scale, np.nan)
+    breaks = np.zeros(groups.ids.size, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        breaks[1:] = np.nan_to_num(_norm(np.diff(hip, axis=-1)) / scale[groups.ids[1:]], nan=0.0) > CUT_JUMP
+    return breaks & ~groups.first
+
+
+@lru_cache(maxsize=64)
+def _butter(order: int, wn: float) -> tuple[np.ndarray, np.ndarray]:
+    """Butterworth low-pass (b, a)."""
+    return butter(order, wn)
+
+
+def lowpass_into(x: np.ndarray, ok: np.ndarray, groups: Groups, fps: np.ndarray, cutoff_hz: float,
+                 breaks: np.ndarray | None = None) -> None:
+    """In place: zero-lag Butterworth low-pass (order 2, `filtfilt`) of x (..., n) (C-contiguous
+    float64) per contiguous run of `ok` within each group (frame rate `fps` (groups,), 1/s).
+
+    `breaks` (bool, n) marks frames that start a new segment even inside a run
+    (hard cuts). Runs too short for filtfilt's padding, and groups whose Nyquist
+    frequency is at or below the cutoff, are left unfiltered.
+    """
+    starts, ends = runs_in_groups(np.asarray(ok, dtype=bool), groups, breaks)
+    run_fps = fps[groups.ids[starts]]
+    for f in np.unique(run_fps).tolist():  # Python floats: `round` below is Python's
+        if not np.isfinite(f) or f <= 0 or cutoff_hz <= 0 or cutoff_hz >= f / 2:
+            continue
+        b, a = _butter(FILTER_ORDER, round(cutoff_hz / (f / 2), 9))
+        sel = (run_fps == f) & (ends - starts > 3 * max(len(a), len(b)))
+        filtfilt_runs(b, a, x, starts[sel], ends[sel])
+
+
+def lowpass_segments(x: np.ndarray, ok: np.ndarray, fps: float, cutoff_hz: float,
+                     breaks: np.ndarray | None = None) -> np.ndarray:
+    """`lowpass_into` a copy of one series x (n,) or (n, k) with frames first."""
+    out = np.array(np.asarray(x, dtype=np.float64).T, order="C")  # a copy, frames last
+    lowpass_into(out, ok, Groups.of_lengths([len(ok)]), np.array([fps], dtype=np.float64), cutoff_hz, breaks)
+    return out.T
+
+
+# ----------------------------------------------------------------------------- angles
+
+def _signed_dir_deg(v: np.ndarray, facing: np.ndarray) -> np.ndarray:
+    """Direction of vectors v (n, 2) from image-up, degrees, + towards the facing side (n,)."""
+    return np.degrees(np.arctan2(facing * v[:, 0], -v[:, 1]))
+
+
+def _py_square(v: np.ndarray) -> np.ndarray:
+    """v ** 2 by Python's float power (libm `pow`), elementwise: the arithmetic of a Python float median."""
+    return np.array([x ** 2 for x in v.tolist()])
+
+
+def _deep_knee_from_chord(knee: np.ndarray, T: np.ndarray, h: np.ndarray, k: np.ndarray, a: np.ndarray,
+                          valid: np.ndarray, groups: Groups) -> np.ndarray:
+    """Knee flexion, raised to the hip-ankle chord estimate where that says the knee is deeply bent.
+
+    The chord D = |hip - ankle| with the video's median thigh T and shank S gives
+    flexion = 180 - acos((T^2 + S^2 - D^2) / (2 T S)) without the knee landmark,
+    which at a deadlift's bottom sits behind the bar and plates and reads up to
+    ~20 deg too straight. The chord estimate is ill-conditioned near a straight
+    knee, so it only counts above `CHORD_MIN_DEG`, and only ever raises the value.
+    Points h, k, a are (n, 2) px; T = |h - k| (`np.linalg.norm`).
+    """
+    ids, n = groups.ids, groups.n_groups
+    S = np.linalg.norm(k - a, axis=1)
+    D = np.linalg.norm(h - a, axis=1)
+    Tm, Sm = group_nanmedian(T[valid], ids[valid], n), group_nanmedian(S[valid], ids[valid], n)
+    usable = (Tm > 0) & (Sm > 0)
+    Tm, Sm = np.where(usable, Tm, 1.0), np.where(usable, Sm, 1.0)
+    c = np.clip(((_py_square(Tm) + _py_square(Sm))[ids] - D ** 2) / ((2 * Tm * Sm)[ids]), -1.0, 1.0)
+    chord = 180.0 - np.degrees(np.arccos(c))
+    deep = valid & usable[ids] & np.isfinite(chord) & (chord > CHORD_MIN_DEG)
+    return np.where(deep, np.fmax(knee, chord), knee)
+
+
+@dataclass(frozen=True)
+class _Body:
+    """Per-frame measures of the smoothed landmarks (N frames)."""
+
+    trunk: np.ndarray  # deg
+    knee: np.ndarray  # deg
+    hip: np.ndarray  # deg
+    neck: np.ndarray  # deg
+    hip_tilt: np.ndarray  # deg
+    sh_mid: np.ndarray  # (N, 2) px
+    hip_mid: np.ndarray  # (N, 2) px
+    chord: np.ndarray  # shoulder-hip distance, px
+    thigh: np.ndarray  # px
+    height: np.ndarray  # shoulders above the ankles, px
+    wrist_x: np.ndarray  # near wrist x minus mid-foot x, px
+
+
+def _body(pts: np.ndarray, valid: np.ndarray, ankle_guessed: np.ndarray, facing: np.ndarray,
+          left: np.ndarray, groups: Groups) -> _Body:
+    """Angles and distances from the smoothed coordinates `pts` (len(_SMOOTHED), N);
+    `facing` (N,) +1/-1 and `left` (N,) bool (near side is left) per frame."""
+    def p(name: str) -> np.ndarray:
+        return _point(pts, name)
+
+    def mid(joint: str) -> np.ndarray:
+        return (p(f"near_{joint}") + p(f"far_{joint}")) / 2
+
+    def row(name: str) -> np.ndarray:
+        return pts[_ROW[name]]
+
+    hip_mid, sh_mid, ear_mid = mid("hip"), mid("shoulder"), mid("ear")
+    s_, h_, k_, a_ = (p(f"near_{j}") for j in angles.SAGITTAL)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        thigh = np.linalg.norm(h_ - k_, axis=1)
+        knee = angles.flexion_deg(h_, k_, a_)
+        neck = _signed_dir_deg(ear_mid - sh_mid, facing) - _signed_dir_deg(sh_mid - hip_mid, facing)
+        d_hip = np.where(left[:, None], p("far_hip") - p("near_hip"), p("near_hip") - p("far_hip"))  # right - left
+        return _Body(
+            trunk=angles.trunk_angle_deg(hip_mid, sh_mid, facing),
+            knee=_deep_knee_from_chord(knee, thigh, h_, k_, a_, valid & ~ankle_guessed, groups),
+            hip=angles.flexion_deg(s_, h_, k_),
+            neck=(neck + 180.0) % 360.0 - 180.0,
+            hip_tilt=np.degrees(np.arctan2(d_hip[:, 1], np.abs(d_hip[:, 0]))),  # image y grows downwards
+            sh_mid=sh_mid, hip_mid=hip_mid,
+            chord=np.linalg.norm(sh_mid - hip_mid, axis=1),
+            thigh=thigh,
+            height=(row("near_ankle_y") + row("far_ankle_y")) / 2 - sh_mid[:, 1],
+            wrist_x=row("near_wrist_x") - (row("near_heel_x") + row("near_foot_index_x")) / 2,
+        )
+
+
+# ----------------------------------------------------------------------------- standing reference
+
+def _shots(t: np.ndarray, valid: np.ndarray, breaks: np.ndarray, groups: Groups) -> np.ndarray:
+    """(N,) shot number (increasing over the batch): clip pieces between hard cuts and dropouts
+    of at least `SHOT_GAP_S`."""
+    start = breaks | groups.first
+    gs, ge = runs_in_groups(~valid, groups)
+    g = groups.ids[gs]
+    after = np.minimum(ge, groups.ends[g] - 1)
+    start[after[t[after] - t[np.maximum(gs - 1, groups.starts[g])] >= SHOT_GAP_S]] = True
+    return np.cumsum(start)
+
+
+_REF = ("sh_y", "hip_x", "hip_y", "height", "chord", "thigh")  # the standing reference's measures
+
+
+def _standing_refs(body: _Body, frames: np.ndarray, ids: np.ndarray, n: int) -> np.ndarray:
+    """(len(_REF), n) medians of the measures over each group's most upright frames, NaN for a
+    group without a finite height. `frames` (m,): candidate frame indices; `ids` (m,) their group.
+
+    Upright: rank sum of shoulder height (highest first) and trunk lean (least first; NaN
+    lean counts as the group's median), best `STANDING_FRAC` of the frames.
+    """
+    fin = np.isfinite(body.height[frames])
+    frames, ids = frames[fin], ids[fin]
+    lean = body.trunk[frames]
+    if not np.isfinite(lean).all():
+        fallback = group_nanmedian(lean, ids, n)
+        lean = np.where(np.isfinite(lean), lean, np.where(np.isnan(fallback), 0.0, fallback)[ids])
+    score = group_ranks(-body.height[frames], ids, n) + group_ranks(lean, ids, n)
+    k = np.maximum(1, np.rint(STANDING_FRAC * np.bincount(ids, minlength=n)).astype(np.intp))
+    stand = group_ranks(score, ids, n) < k[ids]
+    at = frames[stand]
+    measures = np.stack([body.sh_mid[at, 1], body.hip_mid[at, 0], body.hip_mid[at, 1],
+                         body.height[at], body.chord[at], body.thigh[at]])
+    return group_nanmedian(measures, ids[stand], n)
+
+
+def _reference_per_frame(body: _Body, t: np.ndarray, valid: np.ndarray, breaks: np.ndarray,
+                         groups: Groups) -> np.ndarray:
+    """(len(_REF), N) the standing reference each frame is measured against, NaN where none:
+    its shot's own when the video has several shots and this one lasts `MIN_SHOT_S`, else
+    the video's."""
+    frames = np.flatnonzero(valid)
+    vid = groups.ids[frames]
+    shot = _shots(t, valid, breaks, groups)[frames]
+    shot = np.cumsum(np.diff(shot, prepend=-1) != 0) - 1  # numbered 0, 1, ... over the shots with valid frames
+    n_shots = shot[-1] + 1 if shot.size else 0
+    first = np.flatnonzero(np.diff(shot, prepend=-1))  # each shot's first and last valid frame, in `frames`
+    last = np.flatnonzero(np.diff(shot, append=n_shots))
+    shots_in_video = np.bincount(vid[first], minlength=groups.n_groups)
+    own = (shots_in_video[vid[first]] > 1) & (t[frames[last]] - t[frames[first]] >= MIN_SHOT_S)
+    own_frames = own[shot]
+    table = np.concatenate([_standing_refs(body, frames, vid, groups.n_groups),  # columns: videos, shots, none
+                            _standing_refs(body, frames[own_frames], shot[own_frames], n_shots),
+                            np.full((len(_REF), 1), np.nan)], axis=1)
+    use_own = own & ~np.isnan(table[_REF.index("height"), groups.n_groups:-1])
+    column = np.full(t.size, table.shape[1] - 1)
+    column[frames] = np.where(use_own[shot], groups.n_groups + shot, vid)
+    return table.take(column, axis=1)
+
+
+@dataclass(frozen=True)
+class _Relative:
+    """Measures relative to the standing reference (N frames), NaN without one."""
+
+    vertical: np.ndarray
+    chord_ratio: np.ndarray
+    hip_back: np.ndarray
+    hip_down: np.ndarray
+    wrist_offset: np.ndarray
+
+
+def _relative(body: _Body, ref: np.ndarray, facing: np.ndarray) -> _Relative:
+    """Depth and travel against the reference `ref` (len(_REF), N) of each frame."""
+    r = dict(zip(_REF, ref))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        H = np.where(r["height"] > 0, r["height"], np.nan)
+        L = np.where(r["thigh"] > 0, r["thigh"], np.nan)
+        return _Relative(
+            vertical=0.5 * ((body.sh_mid[:, 1] - r["sh_y"]) / H + (body.hip_mid[:, 1] - r["hip_y"]) / H),
+            chord_ratio=np.where(r["chord"] > 0, body.chord / r["chord"], np.nan),
+            hip_back=-facing * (body.hip_mid[:, 0] - r["hip_x"]) / L,
+            hip_down=(body.hip_mid[:, 1] - r["hip_y"]) / L,
+            wrist_offset=facing * body.wrist_x / L,
+        )
+
+
+# ----------------------------------------------------------------------------- main
+
 def compute_signals(frames: pl.DataFrame, cutoff_hz: float = 4.0) -> Signals:
     """Per-frame signals of one video from its `frames` rows (sorted by frame_idx).
 
@@ -508,241 +669,98 @@ def compute_signals(frames: pl.DataFrame, cutoff_hz: float = 4.0) -> Signals:
 
 
 def signals_batch(inputs: list[SignalInputs], cutoff_hz: float = 4.0) -> list[Signals]:
-    """`compute_signals` of several videos, from their already extracted columns (each
-    video's rows sorted by frame_idx); their ankle running medians in one polars call.
+    """`compute_signals` of several videos, from their already extracted columns (each video's
+    rows sorted by frame_idx), computed together on their concatenated frames.
 
-    Each video is cleaned up to its leg outlier test (`_LegPrep`), the running
-    medians of all ankle tracks are taken together (`running_medians`: each
-    window sees one video's values only), then each video is finished.
+    The arrays of the returned records are views of shared batch arrays.
     """
-    preps = [_prepare_legs(inp) for inp in inputs]
-    meds = running_medians([None if p.track is None else (p.flat[p.track[1], p.ankle_cols], p.track[2])
-                            for p in preps])
-    return [_finish_signals(p, med, cutoff_hz) for p, med in zip(preps, meds)]
+    if not inputs:
+        return []
+    batch = _concat(inputs)
+    videos = _choose(batch)
+    ankle_guessed, legs_seen = _clean_legs(batch, videos)
+    pts, valid, breaks = _smooth(batch, videos, cutoff_hz)
+    facing = videos.facing[batch.groups.ids]
+    body = _body(pts, valid, ankle_guessed, facing, videos.left[batch.groups.ids], batch.groups)
+    rel = _relative(body, _reference_per_frame(body, batch.t, valid, breaks, batch.groups), facing)
+    back_bulge, back_bend = _back_lines(batch, videos, cutoff_hz, breaks)
+    with np.errstate(invalid="ignore"):  # no hinge or squat balances a knee past 105 deg under an upright trunk
+        folded_upright = (body.knee > IMPLAUSIBLE_KNEE_DEG) & (np.abs(body.trunk) < IMPLAUSIBLE_TRUNK_DEG)
+    for a in (body.trunk, body.knee, body.hip, body.neck, body.hip_tilt):
+        a[~valid] = np.nan
+    per_frame = dict(
+        t_s=batch.t, valid=valid, trunk_deg=body.trunk, knee_deg=body.knee, hip_deg=body.hip,
+        chord_ratio=rel.chord_ratio, neck_deg=body.neck, back_bulge=back_bulge, back_bend=back_bend,
+        hip_back=rel.hip_back, hip_down=rel.hip_down, wrist_offset=rel.wrist_offset, hip_tilt=body.hip_tilt,
+        tracked=legs_seen & ~folded_upright, vertical=rel.vertical)
+    return [Signals(**{k: a[s:e] for k, a in per_frame.items()}, facing=int(videos.facing[v]),
+                    side="left" if videos.left[v] else "right", fps=float(videos.fps[v]))
+            for v, (s, e) in enumerate(zip(batch.groups.starts, batch.groups.ends))]
 
 
-@dataclass
-class _LegPrep:
-    """One video's state after the first leg clean-up steps, before the ankle running median."""
+@dataclass(frozen=True)
+class _Videos:
+    """Per-video choices (arrays over the videos of a batch) and the frames with a person."""
 
-    inp: SignalInputs
-    dt: float  # median frame interval, s
-    fps: float
-    flat: np.ndarray  # (n, 2 * len(_USED)): x, y per landmark, NaN outside person frames
-    ok: np.ndarray  # (n,) bool: a person with shoulders and hips
-    side: str
-    facing: int
-    ankle_guessed: np.ndarray  # (n,) bool: near-side ankle interpolated (low visibility)
-    legs_seen: np.ndarray  # (n,) bool: a person with the near knee or ankle seen (visibility >= LOW_VIS)
-    track: tuple[np.ndarray, np.ndarray, int] | None  # `_ankle_track`
-
-    @property
-    def ankle_cols(self) -> slice:
-        ia = _COL[f"{self.side}_ankle"]
-        return slice(2 * ia, 2 * ia + 2)
+    dt: np.ndarray  # median frame interval, s (NaN below two frames)
+    fps: np.ndarray  # 1 / dt, 1/s (NaN unless dt > 0)
+    left: np.ndarray  # bool: the near side is the left one
+    facing: np.ndarray  # +1 facing image right, -1 left
+    ok: np.ndarray  # (N,) bool: frames with a person and finite shoulders and hips
 
 
-def _prepare_legs(inp: SignalInputs) -> _LegPrep:
-    """Step 1 of the module recipe for one video, up to the ankle running-median test."""
-    t = inp.t
-    n = len(t)
-    dt = median(np.diff(t)) if n > 1 else float("nan")  # median frame interval, s
-    fps = 1.0 / dt if dt > 0 else float("nan")
-
-    arr = inp.coords
-    k = len(_USED)
-    xy = np.stack((arr[:, :k], arr[:, k:2 * k]), axis=-1)  # (n, k, 2)
-    vis = arr[:, 2 * k:]
-    person = inp.person
-    core = [_COL[c] for c in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
-    ok = person & np.isfinite(xy[:, core, :]).all(axis=(1, 2))
-
-    # near side by visibility over frames with a person (never averaged)
-    vis33 = np.zeros((int(np.count_nonzero(ok)), len(LANDMARKS)))  # rows: the `ok` frames
-    vis33[:, _USED_INDEX] = vis[ok]
-    side = angles.near_side(vis33) if ok.any() else "left"
-
-    facing = _majority_int(inp.facing, 0) if inp.facing is not None else 0
-    if facing == 0:
-        if ok.any():
-            xy33 = np.full((int(ok.sum()), len(LANDMARKS), 2), np.nan)
-            for nm, j in _COL.items():
-                xy33[:, INDEX[nm]] = xy[ok, j]
-            facing = angles.facing_from_feet(xy33, vis33.copy())
-        else:
-            facing = 1
-
-    # per-landmark missing values inside person frames: fill them from the row-level mask
-    flat = xy.reshape(n, 2 * k)
-    flat = np.where(ok[:, None], flat, np.nan)
-    col_ok = np.isfinite(flat)
-    if not (col_ok | ~ok[:, None]).all():
-        for j in np.flatnonzero(~(col_ok | ~ok[:, None]).all(axis=0)):  # rare: a landmark missing alone
-            good = col_ok[:, j]
-            if good.any():
-                flat[ok & ~good, j] = np.interp(t[ok & ~good], t[good], flat[good, j])
-    # near-side leg landmarks MediaPipe is unsure of (vis < LOW_VIS: typically the
-    # ankle latched onto the hands or the plate at the bottom) are treated as missing
-    ankle_guessed = np.zeros(n, dtype=bool)
-    legs_seen = ok & ((vis[:, _COL[f"{side}_knee"]] >= LOW_VIS) | (vis[:, _COL[f"{side}_ankle"]] >= LOW_VIS))
-    for nm in (f"{side}_{j}" for j in _LEG):
-        j = _COL[nm]
-        low = ok & ~(vis[:, j] >= LOW_VIS)
-        if nm.endswith("_ankle"):
-            ankle_guessed |= low
-        good = ok & ~low & np.isfinite(flat[:, 2 * j]) & np.isfinite(flat[:, 2 * j + 1])
-        if low.any() and good.sum() >= 2:
-            for c in (2 * j, 2 * j + 1):
-                flat[low, c] = np.interp(t[low], t[good], flat[good, c])
-    _unswap_legs(flat, ok)
-    return _LegPrep(inp=inp, dt=dt, fps=fps, flat=flat, ok=ok, side=side, facing=facing,
-                    ankle_guessed=ankle_guessed, legs_seen=legs_seen, track=_ankle_track(t, flat, ok, side, dt))
+def _choose(batch: _Batch) -> _Videos:
+    """Frame rate, near side and facing of each video; then the batch in near/far layout (in place)."""
+    dt = _frame_interval(batch.t, batch.groups)
+    with np.errstate(divide="ignore"):
+        fps = np.where(dt > 0, 1.0 / dt, np.nan)
+    core = [_COL[f"{s}_{j}"] for j in ("shoulder", "hip") for s in ("left", "right")]
+    ok = batch.person & np.isfinite(batch.xy[:, core]).all(axis=(0, 1))
+    left = _near_is_left(batch.vis, ok, batch.groups)
+    facing = _facing(batch, ok)
+    _to_near_far(batch, left)
+    return _Videos(dt=dt, fps=fps, left=left, facing=facing, ok=ok)
 
 
-def _finish_signals(prep: _LegPrep, ankle_median: np.ndarray | None, cutoff_hz: float) -> Signals:
-    """The rest of the module recipe for one video, given its ankle track's running median."""
-    inp, flat, ok, side, facing, fps = prep.inp, prep.flat, prep.ok, prep.side, prep.facing, prep.fps
-    t, person = inp.t, inp.person
-    n = len(t)
-    ankle_guessed = prep.ankle_guessed | _fix_leg_outliers(t, flat, ok, side, prep.track, ankle_median)
-    # from here on only these landmarks are read: gap-fill and smooth just their columns
-    # (each column is filled and filtered on its own, so the values are the same)
-    kept = _kept_landmarks(side)
-    col = {name: i for i, name in enumerate(kept)}  # landmark -> position in the kept layout
-    flat, valid = fill_gaps(t, flat[:, [c for nm in kept for c in (2 * _COL[nm], 2 * _COL[nm] + 1)]], ok)
+def _clean_legs(batch: _Batch, videos: _Videos) -> tuple[np.ndarray, np.ndarray]:
+    """Step 1 of the module recipe, in place on `batch.xy`. Returns (ankle_guessed: the near
+    ankle was interpolated, legs_seen: the near knee or ankle is seen), (N,) bool each."""
+    ok = videos.ok
+    _mask_landmarks(batch, ok)
+    ankle_guessed = _interp_unseen_legs(batch, ok)
+    vis = batch.vis
+    legs_seen = ok & ((vis[_NEAR_FAR["near_knee"]] >= LOW_VIS) | (vis[_NEAR_FAR["near_ankle"]] >= LOW_VIS))
+    _unswap_legs(batch.xy, ok, batch.groups)
+    ankle_guessed |= _fix_ankle_outliers(batch, ok, videos.dt)
+    ankle_guessed |= _fix_segment_outliers(batch, ok)
+    return ankle_guessed, legs_seen
 
-    # hard cuts: hip midpoint jumps between consecutive valid frames
-    def mid(f: np.ndarray, a: str, b: str) -> np.ndarray:
-        ia, ib = col[a], col[b]
-        return (f[:, 2 * ia:2 * ia + 2] + f[:, 2 * ib:2 * ib + 2]) / 2
 
-    # flat layout is (x0, y0, x1, y1, ...) over the kept landmarks
-    hip_raw = mid(flat, "left_hip", "right_hip")
-    sh_raw = mid(flat, "left_shoulder", "right_shoulder")
-    trunk_len_raw = np.linalg.norm(sh_raw - hip_raw, axis=1)
-    scale = nanmedian(trunk_len_raw) if np.isfinite(trunk_len_raw).any() else np.nan
-    breaks = np.zeros(n, dtype=bool)
-    if n > 1 and np.isfinite(scale) and scale > 0:
-        jump = np.linalg.norm(np.diff(hip_raw, axis=0), axis=1) / scale
-        breaks[1:] = np.nan_to_num(jump, nan=0.0) > CUT_JUMP
+def _smooth(batch: _Batch, videos: _Videos, cutoff_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Steps 2-4 on the coordinates read from here on (`_SMOOTHED`): (smoothed coordinates
+    (len(_SMOOTHED), N) px, valid (N,) bool: frames with a person or gap-filled, hard-cut frames (N,) bool)."""
+    pts = batch.xy.reshape(-1, batch.t.size)[[_xy_row(name) for name in _SMOOTHED]]
+    valid = fill_gaps_into(batch.t, pts, videos.ok, batch.groups, videos.dt)
+    breaks = _hard_cuts(pts, batch.groups)
+    lowpass_into(pts, valid, batch.groups, videos.fps, cutoff_hz, breaks)
+    return pts, valid, breaks
 
-    sm = lowpass_segments(flat, valid, fps, cutoff_hz, breaks)
-    P = sm.reshape(n, len(kept), 2)
 
-    def p(name: str) -> np.ndarray:
-        return P[:, col[name]]
+def _back_lines(batch: _Batch, videos: _Videos, cutoff_hz: float,
+                breaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(back_bulge, back_bend) (N,): each over its frames with a person, gap-filled and smoothed,
+    NaN elsewhere; both in one pass when those frames coincide (one mask measures both)."""
+    lines = np.stack([batch.back_bulge, batch.back_bend])
+    good = np.isfinite(lines) & batch.person
+    if np.array_equal(good[0], good[1]):
+        return tuple(_smooth_back(lines, good[0], batch, videos, cutoff_hz, breaks))
+    return tuple(_smooth_back(v, g, batch, videos, cutoff_hz, breaks) for v, g in zip(lines, good))
 
-    hip_mid = (p("left_hip") + p("right_hip")) / 2
-    sh_mid = (p("left_shoulder") + p("right_shoulder")) / 2
-    ear_mid = (p("left_ear") + p("right_ear")) / 2
-    ank_mid = (p("left_ankle") + p("right_ankle")) / 2
-    s_, h_, k_, a_ = (p(f"{side}_{j}") for j in angles.SAGITTAL)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        trunk = angles.trunk_angle_deg(hip_mid, sh_mid, facing)
-        knee = angles.flexion_deg(h_, k_, a_)
-        knee = _deep_knee_from_chord(knee, h_, k_, a_, valid & ~ankle_guessed)
-        hip = angles.flexion_deg(s_, h_, k_)
-        neck = _signed_dir_deg(ear_mid - sh_mid, facing) - _signed_dir_deg(sh_mid - hip_mid, facing)
-        neck = (neck + 180.0) % 360.0 - 180.0
-        chord = np.linalg.norm(sh_mid - hip_mid, axis=1)
-        thigh = np.linalg.norm(h_ - k_, axis=1)
-        height = ank_mid[:, 1] - sh_mid[:, 1]  # shoulder height above the ankles, px
-        midfoot = (p(f"{side}_heel") + p(f"{side}_foot_index")) / 2
-        d_hip = p("right_hip") - p("left_hip")  # image y grows downwards
-        hip_tilt = np.degrees(np.arctan2(d_hip[:, 1], np.abs(d_hip[:, 0])))
-        wrist = p(f"{side}_wrist")
 
-    # shots: pieces between hard cuts and long dropouts, each with its own standing reference
-    shot_start = breaks.copy()
-    gs, ge = runs(~valid)
-    long_gap = (t[np.minimum(ge, n - 1)] - t[np.maximum(gs - 1, 0)] >= SHOT_GAP_S) if n else np.zeros(0, bool)
-    shot_start[np.minimum(ge[long_gap], n - 1)] = True
-    shot_id = np.cumsum(shot_start)
-    vertical = np.full(n, np.nan)
-    chord_ratio = np.full(n, np.nan)
-    hip_back = np.full(n, np.nan)
-    hip_down = np.full(n, np.nan)
-    wrist_off = np.full(n, np.nan)
-
-    def reference(sel: np.ndarray) -> dict[str, float] | None:
-        if not sel.any():
-            return None
-        h = height[sel]
-        if not np.isfinite(h).any():
-            return None
-        stand = _standing_mask(height, trunk, sel)
-        if not stand.any():
-            return None
-        med = nanmedian_cols(np.stack([sh_mid[stand, 1], hip_mid[stand, 0], hip_mid[stand, 1],
-                                       height[stand], chord[stand], thigh[stand]], axis=1))
-        return dict(zip(("sh_y", "hip_x", "hip_y", "height", "chord", "thigh"), map(float, med)))
-
-    global_ref = reference(valid)
-    if global_ref is not None:
-        shots = np.unique(shot_id[valid])
-        for sid in shots:
-            sel = valid & (shot_id == sid)
-            ts = t[sel]
-            # a single shot is the whole clip: its reference is the global one
-            ref = reference(sel) if len(shots) > 1 and ts.size and ts[-1] - ts[0] >= MIN_SHOT_S else None
-            ref = ref or global_ref
-            H = ref["height"] if ref["height"] > 0 else np.nan
-            L = ref["thigh"] if ref["thigh"] > 0 else np.nan
-            with np.errstate(invalid="ignore", divide="ignore"):
-                vertical[sel] = 0.5 * ((sh_mid[sel, 1] - ref["sh_y"]) / H + (hip_mid[sel, 1] - ref["hip_y"]) / H)
-                chord_ratio[sel] = chord[sel] / ref["chord"] if ref["chord"] > 0 else np.nan
-                hip_back[sel] = -facing * (hip_mid[sel, 0] - ref["hip_x"]) / L
-                hip_down[sel] = (hip_mid[sel, 1] - ref["hip_y"]) / L
-                wrist_off[sel] = facing * (wrist[sel, 0] - midfoot[sel, 0]) / L
-
-    def back(v: np.ndarray, good: np.ndarray) -> np.ndarray:
-        """Back-line columns v (n,) or (n, k) sharing the mask `good`: gap-filled and smoothed."""
-        v = np.where(good if v.ndim == 1 else good[:, None], v, np.nan)
-        v, vok = fill_gaps(t, v, good)
-        sm_ = lowpass_segments(v, vok, fps, cutoff_hz, breaks)
-        return np.where(vok if v.ndim == 1 else vok[:, None], sm_, np.nan)
-
-    def back_lines() -> tuple[np.ndarray, np.ndarray]:
-        """(back_bulge, back_bend): each filled and smoothed over its own good frames; both in one
-        pass when those frames coincide (the usual case: one mask measures both)."""
-        bulge, bend = inp.back_bulge, inp.back_bend
-        if n == 0 or bulge is None or bend is None:
-            alone = lambda v: np.full(n, np.nan) if v is None or n == 0 else back(v, np.isfinite(v) & person)  # noqa: E731
-            return alone(bulge), alone(bend)
-        good_bulge, good_bend = np.isfinite(bulge) & person, np.isfinite(bend) & person
-        if np.array_equal(good_bulge, good_bend):
-            both = back(np.stack([bulge, bend], axis=1), good_bulge)
-            return both[:, 0], both[:, 1]
-        return back(bulge, good_bulge), back(bend, good_bend)
-
-    back_bulge, back_bend = back_lines()
-
-    # tracking check: the near leg seen, and not a knee bent past 105 deg under an upright trunk
-    # (no hinge or squat balances like that; MediaPipe's tracker collapses a fast deep fold into it)
-    with np.errstate(invalid="ignore"):
-        folded_upright = (knee > IMPLAUSIBLE_KNEE_DEG) & (np.abs(trunk) < IMPLAUSIBLE_TRUNK_DEG)
-    tracked = prep.legs_seen & ~folded_upright
-    nanv = ~valid
-    for arr_ in (trunk, knee, hip, neck, hip_tilt):
-        arr_[nanv] = np.nan
-
-    return Signals(
-        t_s=t,
-        valid=valid,
-        trunk_deg=trunk,
-        knee_deg=knee,
-        hip_deg=hip,
-        chord_ratio=chord_ratio,
-        neck_deg=neck,
-        back_bulge=back_bulge,
-        back_bend=back_bend,
-        hip_back=hip_back,
-        hip_down=hip_down,
-        wrist_offset=wrist_off,
-        hip_tilt=hip_tilt,
-        tracked=tracked,
-        vertical=vertical,
-        facing=int(facing),
-        side=side,
-        fps=fps,
-    )
+def _smooth_back(v: np.ndarray, good: np.ndarray, batch: _Batch, videos: _Videos, cutoff_hz: float,
+                 breaks: np.ndarray) -> np.ndarray:
+    """Back-line measures v (..., N) sharing the mask `good`: gap-filled and smoothed, NaN elsewhere."""
+    v = np.where(good, v, np.nan)
+    vok = fill_gaps_into(batch.t, v, good, batch.groups, videos.dt)
+    lowpass_into(v, vok, batch.groups, videos.fps, cutoff_hz, breaks)
+    return np.where(vok, v, np.nan)

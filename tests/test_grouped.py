@@ -1,0 +1,153 @@
+"""Group-aware helpers: each equals the plain numpy/scipy call on every group alone, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.ndimage import median_filter
+from scipy.signal import butter, filtfilt
+
+from hingeflow.analytics.grouped import (
+    Groups, filtfilt_runs, group_median, group_nanmedian, group_ranks, interp_into,
+    running_median_in_groups, runs_in_groups,
+)
+
+LENGTHS = [0, 1, 2, 7, 30, 0, 129, 64]  # includes empty groups and groups of one element
+
+
+def series(seed: int = 0, lengths: list[int] = LENGTHS) -> tuple[Groups, np.ndarray]:
+    """Groups of `lengths` and random values on them, with some NaN and repeated values."""
+    rng = np.random.default_rng(seed)
+    groups = Groups.of_lengths(lengths)
+    x = rng.normal(size=groups.bounds[-1]).round(1)  # rounding makes ties
+    x[rng.random(x.size) < 0.2] = np.nan
+    return groups, x
+
+
+def each(groups: Groups):
+    return [slice(a, b) for a, b in zip(groups.starts, groups.ends)]
+
+
+def test_groups_ids_first_sum_count():
+    g = Groups.of_lengths([2, 0, 3, 0])
+    assert g.ids.tolist() == [0, 0, 2, 2, 2]
+    assert g.first.tolist() == [True, False, True, False, False]
+    x = np.array([[1.0, 2.0, 3.0, 4.0, 5.0], [0.0, 1.0, 0.0, 0.0, 1.0]])
+    np.testing.assert_array_equal(g.sum(x), [[3.0, 0.0, 12.0, 0.0], [1.0, 0.0, 1.0, 0.0]])
+    assert g.count(x[1] > 0).tolist() == [1, 0, 1, 0]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_group_medians_equal_numpy_per_group(seed):
+    groups, x = series(seed)
+    nanmed = group_nanmedian(x, groups.ids, groups.n_groups)
+    med = group_median(x, groups.ids, groups.n_groups)
+    for g, s in enumerate(each(groups)):
+        v = x[s]
+        want = np.nanmedian(v) if np.isfinite(v).any() else np.nan
+        np.testing.assert_array_equal(nanmed[g], want)
+        np.testing.assert_array_equal(med[g], np.median(v) if v.size else np.nan)
+
+
+def test_group_nanmedian_of_several_series():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(3, 200))
+    ids = np.sort(rng.integers(0, 6, 200))
+    got = group_nanmedian(x, ids, 7)
+    for g in range(7):
+        want = np.median(x[:, ids == g], axis=1) if (ids == g).any() else np.full(3, np.nan)
+        np.testing.assert_array_equal(got[:, g], want)
+
+
+def test_group_nanmedian_without_values():
+    assert np.isnan(group_nanmedian(np.empty(0), np.empty(0, dtype=int), 2)).all()
+
+
+@pytest.mark.parametrize("kind", ["distinct", "ties", "integers"])
+def test_group_ranks_are_stable_within_groups(kind):
+    groups, x = series(1)
+    x = {"distinct": np.arange(x.size) * 0.37 % 1.0, "ties": np.nan_to_num(x), "integers": (np.nan_to_num(x) * 3).astype(int)}[kind]
+    ranks = group_ranks(x, groups.ids, groups.n_groups)
+    for s in each(groups):
+        np.testing.assert_array_equal(ranks[s], np.argsort(np.argsort(x[s], kind="stable"), kind="stable"))
+
+
+def test_group_ids_must_be_sorted():
+    with pytest.raises(ValueError):
+        group_nanmedian(np.arange(3.0), np.array([1, 0, 1]), 2)
+
+
+def plain_runs(mask: np.ndarray) -> tuple[list[int], list[int]]:
+    d = np.diff(np.concatenate(([0], mask.astype(int), [0])))
+    return np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()
+
+
+def test_runs_in_groups_split_at_groups_and_splits():
+    groups = Groups.of_lengths([5, 0, 4, 6])
+    mask = np.array([1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1], bool)
+    splits = np.zeros(15, bool)
+    splits[[1, 11]] = True
+    starts, ends = runs_in_groups(mask, groups, splits)
+    assert starts.tolist() == [0, 1, 3, 5, 9, 11, 13]
+    assert ends.tolist() == [1, 2, 5, 9, 11, 12, 15]
+    s, e = runs_in_groups(mask, Groups.of_lengths([15]))
+    assert (s.tolist(), e.tolist()) == plain_runs(mask)
+
+
+@pytest.mark.parametrize("min_src", [1, 2])
+def test_interp_into_equals_np_interp_per_group(min_src):
+    rng = np.random.default_rng(2)
+    groups = Groups.of_lengths([0, 1, 3, 40, 25, 60])
+    t = np.concatenate([np.cumsum(rng.uniform(0.01, 0.05, n)) for n in np.diff(groups.bounds)])
+    y = rng.normal(size=(2, t.size)) * 100
+    y[:, rng.random(t.size) < 0.05] = np.inf  # non-finite neighbours take numpy's NaN fallbacks
+    src = rng.random(t.size) < 0.4
+    dst = ~src & (rng.random(t.size) < 0.7)
+    got = y.copy()
+    interp_into(t, got, src, dst, groups, min_src)
+    want = y.copy()
+    for s in each(groups):
+        gs, gd = src[s], dst[s]
+        if gd.any() and gs.sum() >= min_src:
+            for row in want:
+                row[s][gd] = np.interp(t[s][gd], t[s][gs], row[s][gs])
+    np.testing.assert_array_equal(got, want)
+    for s in each(groups):  # each group alone (numpy's own interp), on a non-contiguous view
+        alone = y[:, s].T.copy().T
+        interp_into(t[s], alone, src[s], dst[s], Groups.of_lengths([s.stop - s.start]), min_src)
+        np.testing.assert_array_equal(alone, want[:, s])
+
+
+def test_running_median_in_groups_equals_median_filter():
+    rng = np.random.default_rng(4)
+    groups = Groups.of_lengths([12, 0, 40, 3, 25])
+    x = rng.normal(size=(2, groups.bounds[-1]))
+    sizes = np.array([5, 9, 11, 3, 5])
+    got = running_median_in_groups(x, groups, sizes)
+    for s, size in zip(each(groups), sizes):
+        np.testing.assert_array_equal(got[:, s], median_filter(x[:, s], size=(1, size), mode="nearest"))
+    with pytest.raises(ValueError):
+        running_median_in_groups(x, groups, np.array([4, 9, 11, 3, 5]))
+
+
+def test_filtfilt_runs_equals_scipy_filtfilt_per_run():
+    rng = np.random.default_rng(5)
+    b, a = butter(2, 0.27)
+    x = rng.normal(size=(3, 400)).cumsum(axis=1)
+    starts, ends = np.array([0, 10, 57, 200, 390]), np.array([10, 50, 200, 380, 400])
+    want = x.copy()
+    for s, e in zip(starts, ends):
+        want[:, s:e] = filtfilt(b, a, x[:, s:e], axis=-1)
+    got = x.copy()
+    filtfilt_runs(b, a, got, starts, ends)
+    np.testing.assert_array_equal(got, want)
+    one = x[0].copy()  # a single series
+    filtfilt_runs(b, a, one, starts, ends)
+    np.testing.assert_array_equal(one, want[0])
+    whole = x.copy()  # runs covering every element
+    filtfilt_runs(b, a, whole, np.array([0, 150]), np.array([150, 400]))
+    np.testing.assert_array_equal(whole, np.concatenate([filtfilt(b, a, x[:, :150]), filtfilt(b, a, x[:, 150:])], axis=1))
+    with pytest.raises(ValueError):  # runs too short to filter
+        filtfilt_runs(b, a, x.copy(), np.array([0]), np.array([9]))
+    with pytest.raises(ValueError):  # in place needs C order
+        filtfilt_runs(b, a, np.asfortranarray(x), starts, ends)
