@@ -106,6 +106,7 @@ def test_compact_keeps_order_and_counts(seed):
     m = rng.normal(0, 1, (30, 12))
     other = rng.normal(0, 1, (30, 12))
     for keep in (rng.random(m.shape) < 0.6, np.arange(12) < rng.integers(0, 13, 30)[:, None]):  # scattered / in front
+        assert W.has_gaps(keep) == any("01" in "".join("1" if k else "0" for k in row) for row in keep)
         (a, b), count = W.compact(keep, m, other)
         for r in range(m.shape[0]):
             assert count[r] == keep[r].sum()

@@ -66,7 +66,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .types import Rep, RepBatch, Signals, SignalsBatch
-from .windows import Windows, at_columns, compact, count_in, first_true, last_true, row_max_finite, row_median, row_min
+from .windows import (Windows, at_columns, compact, count_in, first_true, has_gaps, last_true, row_count,
+                      row_max_finite, row_median, row_min)
 
 SAGITTAL = (
     "trunk_angle_bottom_deg",
@@ -87,6 +88,7 @@ SAGITTAL = (
 FRONTAL = ("hip_tilt_bottom_deg",)
 OTHER = ("eccentric_s", "concentric_s", "descent_s", "depth_bottom", "valid_frac", "untracked_frac")
 METRIC_COLUMNS: tuple[str, ...] = SAGITTAL + FRONTAL + OTHER
+COLUMN = {m: i for i, m in enumerate(METRIC_COLUMNS)}  # metric -> its position in METRIC_COLUMNS
 KEEP_NAN = ("eccentric_s", "concentric_s")  # time differences: NaN (from a NaN timestamp) is reported as NaN, not None
 
 LOCKOUT_SLOW = 0.15  # the rise ends where its speed first drops below this fraction of its peak ...
@@ -207,14 +209,18 @@ class NullReasons:
     def set(self, metrics: str | tuple[str, ...], where: np.ndarray, text: str | np.ndarray) -> None:
         """Give `metrics` (one or several) the reason `text` on the reps `where` (bool (R,), or (R, k) for k
         metrics); `text`: one text for all, or per rep a text id (int (R,))."""
-        cols = [METRIC_COLUMNS.index(m) for m in ((metrics,) if isinstance(metrics, str) else metrics)]
-        ids = self.text_ids([text])[0] if isinstance(text, str) else text[:, None]
-        where = where if where.ndim == 2 else where[:, None]
-        self.code[:, cols] = np.where(where, ids, self.code[:, cols])
+        ids = self.text_ids([text])[0] if isinstance(text, str) else text
+        if isinstance(metrics, str):
+            np.copyto(self.code[:, COLUMN[metrics]], ids, where=where)
+            return
+        cols = [COLUMN[m] for m in metrics]
+        block = self.code[:, cols]
+        np.copyto(block, ids if np.ndim(ids) == 0 else ids[:, None], where=where if where.ndim == 2 else where[:, None])
+        self.code[:, cols] = block
 
     def has(self, metrics: tuple[str, ...]) -> np.ndarray:
         """Per rep and metric of `metrics` (R, k): whether it has a reason."""
-        return self.code[:, [METRIC_COLUMNS.index(m) for m in metrics]] >= 0
+        return self.code[:, [COLUMN[m] for m in metrics]] >= 0
 
     def of_rep(self, rep: int) -> dict[str, str]:
         """Metric -> reason of one rep."""
@@ -245,6 +251,7 @@ def _finite(x: np.ndarray) -> np.ndarray:
 # --- the metrics of a batch of reps ----------------------------------------------------------
 
 
+@np.errstate(invalid="ignore", divide="ignore")  # NaN marks a missing value
 def batch_metrics(reps: RepBatch, rows: RepRows | None = None) -> tuple[dict[str, np.ndarray], NullReasons]:
     """Metrics of every rep of `reps` (see module doc): metric -> float array (R,), NaN where a
     rep has no value, and why. `rows`: the reps' frames, when already read for them."""
@@ -269,8 +276,7 @@ def _coverage(reps: RepBatch, rows: RepRows) -> dict[str, np.ndarray]:
     """valid_frac, untracked_frac, eccentric_s, concentric_s and depth_bottom of each rep."""
     f, s, b, e = reps.signals.frames, reps.start, reps.bottom, reps.end
     n_valid, n_seen = rows.valid, rows.seen
-    with np.errstate(invalid="ignore", divide="ignore"):
-        untracked = np.where(n_valid > 0, 1.0 - n_seen / n_valid, np.nan)
+    untracked = np.where(n_valid > 0, 1.0 - n_seen / n_valid, np.nan)
     t = f["t_s"]
     return {"valid_frac": n_valid / (e + 1 - s), "untracked_frac": untracked,
             "eccentric_s": t[b] - t[s], "concentric_s": t[e] - t[b], "depth_bottom": row_max_finite(rows["vertical"])}
@@ -295,8 +301,7 @@ def _hip_tilt(reps: RepBatch) -> np.ndarray:
     tilt = reps.signals.frames["hip_tilt"]
     at_bottom = row_median(Windows.of(np.maximum(s, b - k), np.minimum(e, b + k) + 1).read(tilt))
     at_start = row_median(Windows.of(s, np.minimum(e, s + k) + 1).read(tilt))
-    with np.errstate(invalid="ignore"):
-        out[front] = _finite(at_bottom - at_start)
+    out[front] = _finite(at_bottom - at_start)
     return out
 
 
@@ -310,10 +315,9 @@ def _sagittal(reps: RepBatch, rows: RepRows, have_trunk: np.ndarray, bottom: np.
     video_end = reps.signals.offset[reps.video + 1]
     knee_top = row_median(Windows.of(np.maximum(s, lockout - k2), np.minimum(lockout + k2 + 1, video_end)).read(knee))
     hb, hd = f["hip_back"][bottom], f["hip_down"][bottom]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = hb / np.where(MIN_HIP_DOWN > hd, MIN_HIP_DOWN, hd)  # hb / max(hd, MIN_HIP_DOWN)
-        neck_drop = _finite(f["neck_deg"][bottom] - f["neck_deg"][s])
-        chord = _finite(100.0 * (1.0 - medians["chord_ratio"]))
+    ratio = hb / np.where(MIN_HIP_DOWN > hd, MIN_HIP_DOWN, hd)  # hb / max(hd, MIN_HIP_DOWN)
+    neck_drop = _finite(f["neck_deg"][bottom] - f["neck_deg"][s])
+    chord = _finite(100.0 * (1.0 - medians["chord_ratio"]))
     ratio = np.where(np.isfinite(hb) & np.isfinite(hd), np.where(RATIO_CAP < ratio, RATIO_CAP, ratio), np.nan)
     rise = Windows.of(bottom, lockout + 1, min_width=3)
     progress = rise_progress(rise.read(knee), rise.read(trunk), 0.5, HIPS_RISE_MIN_KNEE_RANGE)
@@ -344,16 +348,14 @@ def _bottom_window_medians(reps: RepBatch, rows: RepRows, have_trunk: np.ndarray
     the rep's frames within BOTTOM_WINDOW_DEG of the maximum lean `lean_max`; without,
     the frames within 0.1 s of ``Rep.bottom``. (Robust to single-frame landmark swaps.)"""
     s, e, b = reps.start, reps.end, reps.bottom
-    with np.errstate(invalid="ignore"):
-        near = rows.lean >= (lean_max - BOTTOM_WINDOW_DEG)[:, None]
+    near = rows.lean >= (lean_max - BOTTOM_WINDOW_DEG)[:, None]
     k = np.maximum(1, frames_in(0.1, reps.signals.fps[reps.video]))
     # read only the span from the first to the last frame near the maximum lean
     window = Windows.of(np.where(have_trunk, s + first_true(near), np.maximum(s, b - k)),
                         np.where(have_trunk, s + last_true(near) + 1, np.minimum(e, b + k) + 1))
     frames = reps.signals.frames
     lean = window.read(frames["trunk_deg"])
-    with np.errstate(invalid="ignore"):
-        near = np.where(np.isfinite(lean), lean, -np.inf) >= (lean_max - BOTTOM_WINDOW_DEG)[:, None]
+    near = np.where(np.isfinite(lean), lean, -np.inf) >= (lean_max - BOTTOM_WINDOW_DEG)[:, None]
     near_max = window.where(~have_trunk[:, None] | near)
     read = np.stack([near_max.read(frames[name]) for name in BOTTOM_MEDIANS])
     medians = row_median(read.reshape(-1, read.shape[-1])).reshape(len(BOTTOM_MEDIANS), -1)
@@ -372,8 +374,7 @@ def _blank_unsupported(reps: RepBatch, side: np.ndarray, have_trunk: np.ndarray,
     views = reps.signals.views
     descent = values["descent_s"]
     why.set("descent_s", np.isnan(descent), "no depth signal reached the bottom")
-    with np.errstate(invalid="ignore"):
-        fast = descent < MIN_DESCENT_S
+    fast = descent < MIN_DESCENT_S
     why.set("descent_s", fast, "implausibly fast descent (tracking glitch)")
     descent[fast] = np.nan
     front = _per_rep(reps, [v == "front" for v in views]).astype(bool)
@@ -382,8 +383,7 @@ def _blank_unsupported(reps: RepBatch, side: np.ndarray, have_trunk: np.ndarray,
     why.set("hip_tilt_bottom_deg", ~front, _per_rep(reps, list(overlap)))
     not_side = why.text_ids([VIEW_REASON.get(v, f"{v} view: sagittal angles not observable") for v in views])
     lost = _per_rep(reps, list(not_side)).astype(np.int16)
-    with np.errstate(invalid="ignore"):
-        untracked = side & (values["untracked_frac"] > MAX_UNTRACKED)
+    untracked = side & (values["untracked_frac"] > MAX_UNTRACKED)
     lost[untracked] = why.text_ids([LOST_TRACKING.format(100 * u) for u in values["untracked_frac"][untracked]])
     why.set("descent_s", untracked, lost)
     descent[untracked] = np.nan
@@ -408,6 +408,7 @@ def descent_time(t: np.ndarray, depth: np.ndarray) -> float:
     return float(descent_times(one.read(np.asarray(t, dtype=float)), one.read(np.asarray(depth, dtype=float)))[0])
 
 
+@np.errstate(invalid="ignore", divide="ignore")  # NaN marks a missing value
 def descent_times(t: np.ndarray, depth: np.ndarray) -> np.ndarray:
     """Per row: seconds between 5% and 95% of the way from the first to the last sample of ``depth``.
 
@@ -420,13 +421,12 @@ def descent_times(t: np.ndarray, depth: np.ndarray) -> np.ndarray:
     cols = np.arange(d.shape[1])
     d0 = row_min(d, cols < np.maximum(1, n // 2)[:, None])
     d1 = at_columns(d, np.maximum(n - 1, 0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        gained = d1 - d0
-        p = (d - d0[:, None]) / gained[:, None]  # 0 at the first sample's level, 1 at the last
-        t95 = _crossing_times(t, p, n, 0.95, first=True)
-        (tb, pb), nb = compact((t <= t95[:, None]) & (cols < n[:, None]), t, p)
-        t05 = _crossing_times(tb, pb, nb, 0.05, first=False)
-        ok = (n >= 3) & (gained > 1e-9) & np.isfinite(t95) & np.isfinite(t05)
+    gained = d1 - d0
+    p = (d - d0[:, None]) / gained[:, None]  # 0 at the first sample's level, 1 at the last
+    t95 = _crossing_times(t, p, n, 0.95, first=True)
+    (tb, pb), nb = compact((t <= t95[:, None]) & (cols < n[:, None]), t, p)
+    t05 = _crossing_times(tb, pb, nb, 0.05, first=False)
+    ok = (n >= 3) & (gained > 1e-9) & np.isfinite(t95) & np.isfinite(t05)
     return np.where(ok, t95 - t05, np.nan)
 
 
@@ -438,9 +438,8 @@ def _crossing_times(t: np.ndarray, p: np.ndarray, n: np.ndarray, level: float, f
     i = (first_true(up) if first else last_true(up)) + 1  # column just after the crossing; 0: none
     j = np.maximum(i, 1)
     p0, p1, t0, t1 = at_columns(p, j - 1), at_columns(p, j), at_columns(t, j - 1), at_columns(t, j)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        w = np.where(p1 != p0, (level - p0) / (p1 - p0), 0.0)
-        crossing = t0 + w * (t1 - t0)
+    w = np.where(p1 != p0, (level - p0) / (p1 - p0), 0.0)
+    crossing = t0 + w * (t1 - t0)
     return np.where(i > 0, crossing, np.where(above[:, 0], t[:, 0], np.nan))
 
 
@@ -475,6 +474,7 @@ def lockout_index(trunk: np.ndarray) -> int:
     return int(lockout_indices(one.read(np.asarray(trunk, dtype=float)), np.array([len(trunk)]))[0])
 
 
+@np.errstate(invalid="ignore", divide="ignore")  # NaN marks a missing value
 def lockout_indices(trunk: np.ndarray, n: np.ndarray) -> np.ndarray:
     """Per row: index of the lockout in ``trunk`` (deg, (R, W): the rise from the bottom on, n[r] frames).
 
@@ -486,8 +486,7 @@ def lockout_indices(trunk: np.ndarray, n: np.ndarray) -> np.ndarray:
     cols = np.arange(trunk.shape[1])
     inside = cols < n[:, None]
     x = np.where(np.isfinite(trunk) & inside, trunk, np.inf)
-    with np.errstate(invalid="ignore"):
-        speed = -(trunk[:, 1:] - trunk[:, :-1])  # deg/frame, + = rising
+    speed = -(trunk[:, 1:] - trunk[:, :-1])  # deg/frame, + = rising
     speed = np.where(inside[:, 1:], np.where(np.isfinite(speed), speed, 0.0), -np.inf)
     peak = speed.argmax(axis=1)
     top = at_columns(speed, peak)
@@ -505,6 +504,7 @@ def lockout_indices(trunk: np.ndarray, n: np.ndarray) -> np.ndarray:
     return np.where(rises, until_stop, x.argmin(axis=1))
 
 
+@np.errstate(invalid="ignore", divide="ignore")  # NaN marks a missing value
 def rise_progress(knee: np.ndarray, trunk: np.ndarray, knee_frac: float = 0.5,
                   min_knee_range: float = 0.0) -> np.ndarray:
     """Per row: trunk rise progress (0..1) when the knee has done ``knee_frac`` of its extension.
@@ -517,15 +517,14 @@ def rise_progress(knee: np.ndarray, trunk: np.ndarray, knee_frac: float = 0.5,
     inside = np.arange(k.shape[1]) < n[:, None]
     k0, t0 = k[:, 0], tr[:, 0]
     k_range, t_range = k0 - row_min(k, inside), t0 - row_min(tr, inside)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        done = (k0[:, None] - k) / k_range[:, None]  # knee extension progress
-        i = np.maximum(first_true((done >= knee_frac) & inside), 0)
-        h = np.maximum(i - 1, 0)
-        d_i, d_h, tr_i, tr_h = at_columns(done, i), at_columns(done, h), at_columns(tr, i), at_columns(tr, h)
-        w = (knee_frac - d_h) / (d_i - d_h)
-        trunk_at = np.where((i > 0) & (d_i != d_h), tr_h + w * (tr_i - tr_h), tr_i)
-        progress = (t0 - trunk_at) / t_range
-        ok = (n >= 3) & ~(k_range < max(min_knee_range, 1e-6)) & ~(t_range < 1e-6)
+    done = (k0[:, None] - k) / k_range[:, None]  # knee extension progress
+    i = np.maximum(first_true((done >= knee_frac) & inside), 0)
+    h = np.maximum(i - 1, 0)
+    d_i, d_h, tr_i, tr_h = at_columns(done, i), at_columns(done, h), at_columns(tr, i), at_columns(tr, h)
+    w = (knee_frac - d_h) / (d_i - d_h)
+    trunk_at = np.where((i > 0) & (d_i != d_h), tr_h + w * (tr_i - tr_h), tr_i)
+    progress = (t0 - trunk_at) / t_range
+    ok = (n >= 3) & ~(k_range < max(min_knee_range, 1e-6)) & ~(t_range < 1e-6)
     progress = np.where(0.0 > progress, 0.0, progress)  # clip to [0, 1] as min(max(x, 0), 1) does
     return np.where(ok, np.where(1.0 < progress, 1.0, progress), np.nan)
 
@@ -533,14 +532,14 @@ def rise_progress(knee: np.ndarray, trunk: np.ndarray, knee_frac: float = 0.5,
 # --- confidence --------------------------------------------------------------------------------
 
 
+@np.errstate(invalid="ignore", divide="ignore")  # NaN marks a missing value
 def batch_confidence(reps: RepBatch, rows: RepRows | None = None) -> np.ndarray:
     """Confidence (0..1, see module doc) of every rep of `reps`. `rows`: as for ``batch_metrics``."""
     rows = rows or RepRows(reps)
     side = _per_rep(reps, [(v or "side") == "side" for v in reps.signals.views]).astype(bool)
     n_valid, n_seen = rows.valid, rows.seen
     frac = n_valid / (reps.end + 1 - reps.start)  # (count / size: the division a bool array's mean does)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        seen = np.where(n_valid > 0, n_seen / n_valid, 0.0)
+    seen = np.where(n_valid > 0, n_seen / n_valid, 0.0)
     frac = np.where(side, frac * seen, frac)  # side-view angles need the near leg in sight
     view = _per_rep(reps, [VIEW_FACTOR.get(v or "side", 0.4) for v in reps.signals.views])
     trunk_or_depth = _pick_rows(side, lambda: rows["trunk_deg"], lambda: 90.0 * rows["vertical"])
@@ -558,9 +557,12 @@ def robust_jitter(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row of x (R, W, NaN-padded): (white-noise SD estimate 1.4826 * median|third difference| / sqrt(20),
     0 with fewer than 5 finite values; the number of finite values). Non-finite values are dropped first;
     the median of an even count is the upper middle value."""
-    (x,), count = compact(np.isfinite(x), x)
+    finite = np.isfinite(x)
+    count = row_count(finite)
+    if has_gaps(finite):  # else the non-finite values are each row's last ones: past its count - 3 differences
+        (x,), _ = compact(finite, x)
     if x.shape[1] < 4:
         return np.zeros(x.shape[0]), count
-    d3 = np.abs(np.diff(x, 3, axis=1))  # NaN past each row's count - 3 values: sorted last
+    d3 = np.abs(np.diff(x, 3, axis=1))  # past each row's count - 3 values: NaN or inf, sorted last
     mid = at_columns(np.sort(d3, axis=1), np.maximum(count - 3, 0) // 2)
     return np.where(count >= 5, 1.4826 * mid / math.sqrt(20.0), 0.0), count

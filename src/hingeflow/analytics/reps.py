@@ -103,6 +103,7 @@ def segment_reps(sig: Signals, exercise: str, camera_view: str) -> list[Rep]:
     return segment_batch(SignalsBatch.of([sig], [camera_view])).per_video(0)
 
 
+@np.errstate(invalid="ignore", divide="ignore")  # NaN marks a missing value
 def segment_batch(batch: SignalsBatch) -> RepBatch:
     """Reps of every video of `batch` (see the module docstring), in video and time order."""
     per_video = Windows.of(batch.offset[:-1], batch.offset[1:])  # one row per video
@@ -126,6 +127,7 @@ def depth_signal(sig: Signals, camera_view: str) -> tuple[np.ndarray, str]:
     return x, KINDS[kinds[0]]
 
 
+@np.errstate(invalid="ignore", divide="ignore")  # NaN marks a missing value
 def depth_signals(batch: SignalsBatch) -> tuple[np.ndarray, np.ndarray]:
     """(x, kind): per frame the signal that rises with depth (before bridging gaps); per video
     its kind (index into `KINDS`)."""
@@ -139,18 +141,25 @@ def _depth_rows(batch: SignalsBatch, per_video: Windows) -> tuple[np.ndarray, np
     of the module docstring says, and its kind (index into `KINDS`)."""
     trunk = per_video.read(np.asarray(batch.frames["trunk_deg"], dtype=float))
     vertical = per_video.read(np.asarray(batch.frames["vertical"], dtype=float))
-    trunk_unit, trunk_range = _unit(trunk)
-    vertical_unit, vertical_range = _unit(vertical)
+    trunk_low, trunk_range = _lower_end_and_range(trunk)
+    vertical_low, vertical_range = _lower_end_and_range(vertical)
     side = np.array([(v or "side").lower() == "side" for v in batch.views], dtype=bool)
     use_trunk = side & (trunk_range >= MIN_TRUNK_RANGE_DEG)
     # both: the trunk angle is the hinge itself, the vertical drop of the shoulders and
     # hips times the bottom well even when the pose model lags on the trunk; averaging
-    # halves either one's errors
+    # halves either one's errors (each scaled to its range: 1st percentile -> 0, 99.5th -> 1)
     both = use_trunk & (vertical_range >= MIN_VERTICAL_RANGE)
     kind = np.where(both, KINDS.index("combined"), np.where(use_trunk, KINDS.index("trunk"), KINDS.index("vertical")))
-    rows = np.where((kind == KINDS.index("trunk"))[:, None], trunk, vertical)
-    rows[both] = 0.5 * (trunk_unit[both] + vertical_unit[both])
-    return rows, kind
+    combined = 0.5 * ((trunk - trunk_low[:, None]) / trunk_range[:, None]
+                      + (vertical - vertical_low[:, None]) / vertical_range[:, None])
+    return np.where(both[:, None], combined, np.where(use_trunk[:, None], trunk, vertical)), kind
+
+
+def _lower_end_and_range(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row (a video's values, NaN-padded): its robust range's lower end (1st percentile)
+    and size (99.5th - 1st percentile; 0 with fewer than 3 finite values)."""
+    lo, hi = robust_ranges(rows)
+    return lo, np.where(np.isfinite(rows).sum(axis=1) >= 3, hi - lo, 0.0)
 
 
 def robust_ranges(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -178,22 +187,12 @@ def _linear_quantiles(srt: np.ndarray, n: np.ndarray, q: np.ndarray) -> np.ndarr
     last = virtual >= n - 1
     lower = np.where(last, n - 1, np.floor(virtual)).astype(np.int64)
     gamma = np.where(last, virtual + 1, virtual - lower)
-    lo = np.take_along_axis(srt, np.maximum(lower, 0), axis=1)
-    hi = np.take_along_axis(srt, np.where(last, lower, lower + 1).clip(0, srt.shape[1] - 1), axis=1)
+    rows = np.arange(srt.shape[0])[:, None]
+    lo = srt[rows, np.maximum(lower, 0)]
+    hi = srt[rows, np.minimum(np.where(last, lower, lower + 1), srt.shape[1] - 1)]
     diff = hi - lo
-    with np.errstate(invalid="ignore"):
-        value = np.where(gamma >= 0.5, hi - diff * (1 - gamma), lo + diff * gamma)
+    value = np.where(gamma >= 0.5, hi - diff * (1 - gamma), lo + diff * gamma)
     return np.where(n > 0, value, np.nan)
-
-
-def _unit(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row (a video's values, NaN-padded) scaled to its robust range (1st percentile -> 0,
-    99.5th -> 1), and that range (NaN signal and range 0 for fewer than 3 finite values)."""
-    lo, hi = robust_ranges(rows)
-    rng = np.where(np.isfinite(rows).sum(axis=1) >= 3, hi - lo, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scaled = (rows - lo[:, None]) / rng[:, None]
-    return np.where((rng > 0)[:, None], scaled, np.nan), rng
 
 
 def _bridge_gaps(t: np.ndarray, rows: np.ndarray, per_video: Windows) -> tuple[np.ndarray, np.ndarray]:
@@ -234,8 +233,7 @@ def _scales(batch: SignalsBatch, depth: np.ndarray, ok: np.ndarray, kind: np.nda
     lo, hi = robust_ranges(depth)
     rng = hi - lo
     floor = EXCURSION_FLOOR[kind]
-    with np.errstate(invalid="ignore"):
-        usable = (np.diff(batch.offset) >= 3) & (ok.sum(axis=1) >= 3) & np.isfinite(rng) & ~(rng < floor)
+    usable = (np.diff(batch.offset) >= 3) & (ok.sum(axis=1) >= 3) & np.isfinite(rng) & ~(rng < floor)
     prom = PROMINENCE * rng
     fps = np.where(np.isfinite(batch.fps) & (batch.fps > 0), batch.fps, 30.0)
     return _Scales(lo=lo, hi=hi, prom=np.where(floor > prom, floor, prom),  # max(PROMINENCE * rng, floor)
@@ -335,9 +333,9 @@ def _peak_table(x: np.ndarray, runs: _Runs, at: np.ndarray) -> _Peaks:
     """The `_Peaks` at frames `at` (in time order) of the runs `runs`."""
     run = np.searchsorted(runs.start, at, side="right") - 1
     first = group_starts(run)
-    last = np.roll(first, -1)
-    prev = np.where(first, runs.start[run], np.roll(at, 1))
-    nxt = np.where(last, runs.stop[run] - 1, np.roll(at, -1))
+    last = np.append(first[1:], True)
+    prev = np.where(first, runs.start[run], np.insert(at[:-1], 0, 0))
+    nxt = np.where(last, runs.stop[run] - 1, np.append(at[1:], 0))
     return _Peaks(at=at, run=run, v=x[at], prev=prev, nxt=nxt,
                   low_since_prev=range_min(x, prev, at + 1), top_r=range_min(x, at, nxt + 1))
 
@@ -407,7 +405,7 @@ def _rep_bounds(x: np.ndarray, peaks: _Peaks, runs: _Runs, reps: np.ndarray, pre
     end = _rep_ends(x, at, peaks.nxt[reps], v, top_r)
     # touch-and-go: a rep starts no earlier than the previous rep of its run ends
     run = peaks.run[reps]
-    prev_end = np.where(group_starts(run), runs.start[run], np.roll(end, 1))
+    prev_end = np.where(group_starts(run), runs.start[run], np.insert(end[:-1], 0, 0))
     start = _rep_starts(x, prev_bottom[reps], at, v, top_l, prev_end)
     return start, _bottoms(x, start, at, end, v, np.where(top_r < top_l, top_r, top_l)), end
 

@@ -96,13 +96,14 @@ def reps_frame(parts: list[RepsPart], videos_schema: pl.Schema) -> pl.DataFrame:
             "confidence": pl.Float64, "null_reasons": pl.List(pl.String)})
     owners = [v for p in parts for v in p.videos]
     first_owner = np.cumsum([0] + [len(p.videos) for p in parts])
+    identity = pl.DataFrame({k: [v[k] for v in owners] for k in IDENTITY})  # one row per video with reps
     of_owner = np.concatenate([p.of_video + first for p, first in zip(parts, first_owner)])
 
     def column(name: str) -> np.ndarray:
         return np.concatenate([p.columns[name] for p in parts])
 
     return pl.DataFrame([
-        *(pl.Series(k, [v[k] for v in owners]).gather(of_owner) for k in IDENTITY),
+        *identity.gather(of_owner).get_columns(),
         pl.Series("rep_index", column("rep_index"), dtype=pl.Int64),
         *(pl.Series(k, column(k), dtype=pl.Float64) for k in ("t_start_s", "t_bottom_s", "t_end_s")),
         *(pl.Series(m, column(m), dtype=pl.Float64, nan_to_null=m not in KEEP_NAN) for m in METRIC_COLUMNS),

@@ -58,7 +58,9 @@ class Windows:
         """(R, W) float matrix of x[start[r]:stop[r]] per row, NaN past each row's end."""
         if x.size == 0:
             return self.blank + np.nan
-        return x.take(self.index, mode="clip") + self.blank
+        rows = x.take(self.index, mode="clip").astype(float, copy=False)
+        rows += self.blank
+        return rows
 
 
 def count_in(mask: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
@@ -180,6 +182,12 @@ def row_count(mask: np.ndarray) -> np.ndarray:
     return mask.view(np.uint8).sum(axis=1, dtype=np.int32).astype(np.int64)
 
 
+def has_gaps(keep: np.ndarray) -> bool:
+    """Whether some row of the bool (R, W) matrix `keep` has a True after a False (its kept
+    cells are not all in front)."""
+    return bool((keep[:, 1:] & ~keep[:, :-1]).any())
+
+
 def compact(keep: np.ndarray, *mats: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     """Each row's kept cells moved to the front, in order (as filtering a list would), NaN after them.
 
@@ -188,7 +196,7 @@ def compact(keep: np.ndarray, *mats: np.ndarray) -> tuple[list[np.ndarray], np.n
     front (the usual case: only padding is dropped) are not moved.
     """
     count = row_count(keep)
-    if not (keep[:, 1:] & ~keep[:, :-1]).any():  # no kept cell after a dropped one
+    if not has_gaps(keep):
         return [np.where(keep, m, np.nan) for m in mats], count
     order = np.argsort(~keep, axis=1, kind="stable")
     tail = np.arange(keep.shape[1]) >= count[:, None]
