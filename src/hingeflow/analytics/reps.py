@@ -333,9 +333,9 @@ def _peak_table(x: np.ndarray, runs: _Runs, at: np.ndarray) -> _Peaks:
     """The `_Peaks` at frames `at` (in time order) of the runs `runs`."""
     run = np.searchsorted(runs.start, at, side="right") - 1
     first = group_starts(run)
-    last = np.append(first[1:], True)
-    prev = np.where(first, runs.start[run], np.insert(at[:-1], 0, 0))
-    nxt = np.where(last, runs.stop[run] - 1, np.append(at[1:], 0))
+    last = np.concatenate((first[1:], [True]))
+    prev = np.where(first, runs.start[run], np.concatenate(([0], at[:-1])))
+    nxt = np.where(last, runs.stop[run] - 1, np.concatenate((at[1:], [0])))
     return _Peaks(at=at, run=run, v=x[at], prev=prev, nxt=nxt,
                   low_since_prev=range_min(x, prev, at + 1), top_r=range_min(x, at, nxt + 1))
 
@@ -405,7 +405,7 @@ def _rep_bounds(x: np.ndarray, peaks: _Peaks, runs: _Runs, reps: np.ndarray, pre
     end = _rep_ends(x, at, peaks.nxt[reps], v, top_r)
     # touch-and-go: a rep starts no earlier than the previous rep of its run ends
     run = peaks.run[reps]
-    prev_end = np.where(group_starts(run), runs.start[run], np.insert(end[:-1], 0, 0))
+    prev_end = np.where(group_starts(run), runs.start[run], np.concatenate(([0], end[:-1])))
     start = _rep_starts(x, prev_bottom[reps], at, v, top_l, prev_end)
     return start, _bottoms(x, start, at, end, v, np.where(top_r < top_l, top_r, top_l)), end
 

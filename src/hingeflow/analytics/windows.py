@@ -78,7 +78,8 @@ def _reduce_windows(op: np.ufunc, x: np.ndarray, start: np.ndarray, stop: np.nda
     """op reduced over x[start[r]:stop[r]] per window (`empty` for an empty window), with one ``op.reduceat``."""
     if x.size == 0 or start.size == 0:
         return np.full(start.shape, empty, dtype=dtype)
-    bounds = np.stack((start, stop), axis=1).ravel()
+    bounds = np.empty(2 * start.size, dtype=np.int64)
+    bounds[0::2], bounds[1::2] = start, stop
     # reduceat reduces x[bounds[i]:bounds[i + 1]] (x[bounds[i]] when that is empty): the even entries are the windows
     out = op.reduceat(np.append(x, x[:1]), bounds, dtype=dtype)[::2]
     return np.where(stop > start, out, empty)
