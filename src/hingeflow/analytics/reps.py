@@ -196,14 +196,13 @@ def _linear_quantiles(srt: np.ndarray, n: np.ndarray, q: np.ndarray) -> np.ndarr
 
 
 def _bridge_gaps(t: np.ndarray, rows: np.ndarray, per_video: Windows) -> tuple[np.ndarray, np.ndarray]:
-    """(rows with dropouts up to BRIDGE_S bridged linearly, the cells that have a value).
+    """(rows, in place with dropouts up to BRIDGE_S bridged linearly; the cells that have a value).
 
     `fill_gaps` on each video (a row of `rows`, NaN-padded; `t`: all videos' times) that
     has a non-finite value (a gap's duration needs its own video's frame interval); the
     others are left as they are.
     """
     ok = np.isfinite(rows)
-    rows = rows.copy()
     for v in np.flatnonzero((per_video.inside & ~ok).any(axis=1)).tolist():
         a, b = int(per_video.start[v]), int(per_video.stop[v])
         rows[v, :b - a], ok[v, :b - a] = fill_gaps(t[a:b], rows[v, :b - a], ok[v, :b - a], BRIDGE_S)
