@@ -10,7 +10,7 @@ import pytest
 
 import reference_analytics as reference
 from hingeflow.analytics.metrics import (METRIC_COLUMNS, SAGITTAL, batch_confidence, batch_metrics, descent_time,
-                                         lockout_index, optional, rep_metrics)
+                                         lockout_index, measure_reps, optional, rep_metrics)
 from hingeflow.analytics.types import Rep, RepBatch, Signals, SignalsBatch
 
 FIELDS = ("trunk_deg", "knee_deg", "hip_deg", "chord_ratio", "neck_deg", "back_bulge", "back_bend",
@@ -241,6 +241,11 @@ def test_batched_metrics_and_confidence_equal_the_per_rep_reference(seed):
     batch = RepBatch.of(SignalsBatch.of(sigs, views), reps)
     values, reasons = batch_metrics(batch)
     conf = batch_confidence(batch)
+    # measured in groups of similar length, in the same order
+    grouped_values, grouped_reasons, grouped_conf = measure_reps(batch)
+    assert all(grouped_values[m].tobytes() == values[m].tobytes() for m in METRIC_COLUMNS)
+    assert [grouped_reasons.of_rep(i) for i in range(batch.size)] == [reasons.of_rep(i) for i in range(batch.size)]
+    assert grouped_conf.tobytes() == conf.tobytes()
     r = 0
     for sig, view, rr in zip(sigs, views, reps):
         for rep in rr:

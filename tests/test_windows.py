@@ -61,6 +61,18 @@ def test_window_reductions(seed):
     assert W.ranges(start, stop).tolist() == [i for a, b in zip(start, stop) for i in range(a, b)]
 
 
+def test_similar_lengths_and_part_counts():
+    lengths = np.array([40, 3, 600, 55, 0, 90, 41])
+    groups = W.similar_lengths(lengths, ratio=2.0)
+    assert sorted(i for g in groups for i in g.tolist()) == list(range(lengths.size))
+    for g in groups:
+        assert lengths[g].max() <= 2.0 * max(lengths[g].min(), 1)
+    assert [sorted(g.tolist()) for g in groups] == [[4], [1], [0, 3, 6], [5], [2]]
+    assert W.similar_lengths(np.array([], dtype=int)) == []
+    mask = np.array([1, 0, 1, 1, 0, 1], dtype=bool)
+    assert W.part_counts(mask, np.array([0, 2, 2, 5, 6])).tolist() == [1, 0, 2, 1]
+
+
 def test_groups_and_runs_within_parts():
     assert W.group_starts(np.array([3, 3, 1, 1, 1, 3])).tolist() == [True, False, True, False, False, True]
     assert W.group_starts(np.array([], dtype=int)).tolist() == []

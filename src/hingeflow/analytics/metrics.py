@@ -67,7 +67,7 @@ import numpy as np
 
 from .types import Rep, RepBatch, Signals, SignalsBatch
 from .windows import (Windows, at_columns, compact, count_in, first_true, has_gaps, last_true, row_count,
-                      row_max_finite, row_median, row_min)
+                      row_max_finite, row_median, row_min, similar_lengths)
 
 SAGITTAL = (
     "trunk_angle_bottom_deg",
@@ -103,6 +103,7 @@ MIN_HIP_DOWN = 0.02
 MIN_DESCENT_S = 0.25  # thigh lengths; below this the hips did not drop at all
 MAX_UNTRACKED = 0.3  # fraction of a rep's frames failing the tracking check beyond which tracking is lost
 VIEW_FACTOR = {"side": 1.0, "diagonal": 0.6, "front": 0.4}
+REP_LENGTH_RATIO = 4.0  # reps measured together are at most this many times longer than the shortest
 JITTER_SCALE_DEG = 1.0  # residual jitter (deg, robust SD) at which signal quality is 1/e
 
 VIEW_REASON = {
@@ -199,6 +200,10 @@ class NullReasons:
         out.code = np.concatenate(codes)
         return out
 
+    def take(self, reps: np.ndarray) -> NullReasons:
+        """The reasons of the reps at the positions `reps`."""
+        return NullReasons(self.code[reps], self.texts)
+
     def text_ids(self, texts: list[str]) -> np.ndarray:
         """Indices of `texts` into ``self.texts`` (added there when new)."""
         for text in texts:
@@ -249,6 +254,26 @@ def _finite(x: np.ndarray) -> np.ndarray:
 
 
 # --- the metrics of a batch of reps ----------------------------------------------------------
+
+
+def measure_reps(reps: RepBatch) -> tuple[dict[str, np.ndarray], NullReasons, np.ndarray]:
+    """(metrics, null reasons, confidence) of every rep of `reps` (``batch_metrics``,
+    ``batch_confidence``). Reps of similar length are measured together: their windows are
+    rows of the same matrices, which one long rep would widen for all."""
+    groups = similar_lengths(reps.end + 1 - reps.start, ratio=REP_LENGTH_RATIO)
+    if len(groups) <= 1:
+        rows = RepRows(reps)
+        return (*batch_metrics(reps, rows), batch_confidence(reps, rows))
+    parts = []
+    for group in groups:
+        some = reps.take(group)
+        rows = RepRows(some)
+        parts.append((*batch_metrics(some, rows), batch_confidence(some, rows)))
+    order = np.argsort(np.concatenate(groups))  # each rep's place among the groups' reps
+    values = {m: np.concatenate([part[0][m] for part in parts])[order] for m in METRIC_COLUMNS}
+    reasons = NullReasons.concat([part[1] for part in parts]).take(order)
+    return values, reasons, np.concatenate([part[2] for part in parts])[order]
+
 
 
 @np.errstate(invalid="ignore", divide="ignore")  # NaN marks a missing value

@@ -52,8 +52,9 @@ Implementation: the videos of a chunk are segmented together (`segment_batch` on
 with the same floating-point operations as a loop over one video and one peak at a
 time would do:
 
-- per video (a row of a padded matrix): the depth signal, its robust range
-  (`robust_ranges`: rows sorted once) and scale, and which runs are long enough;
+- per video: the depth signal, its robust range and scale (`_depth_and_scales`: videos
+  of similar length together, a NaN-padded row each, rows sorted once for the ranges),
+  and which runs are long enough;
 - peaks: one `find_peaks` call for all runs that share a minimum distance (`_run_peaks`);
 - which peaks are reps (`_rep_peaks`): a peak's rules depend on the rep before it in
   its run (its top level is the minimum since that rep's bottom); every peak is first
@@ -73,8 +74,8 @@ from scipy.signal import find_peaks
 
 from hingeflow.analytics.signals import fill_gaps
 from hingeflow.analytics.types import Rep, RepBatch, Signals, SignalsBatch
-from hingeflow.analytics.windows import (IndexTest, Windows, first_index, group_starts, last_index, range_min, ranges,
-                                         runs_within)
+from hingeflow.analytics.windows import (IndexTest, Windows, first_index, group_starts, last_index, part_counts,
+                                         range_min, ranges, row_count, runs_within, similar_lengths)
 
 MIN_TRUNK_RANGE_DEG = 25.0  # side views: below this the trunk signal is not used
 MIN_VERTICAL_RANGE = 0.08  # side views: vertical joins the trunk angle when its range is at least this
@@ -106,11 +107,7 @@ def segment_reps(sig: Signals, exercise: str, camera_view: str) -> list[Rep]:
 @np.errstate(invalid="ignore", divide="ignore")  # NaN marks a missing value
 def segment_batch(batch: SignalsBatch) -> RepBatch:
     """Reps of every video of `batch` (see the module docstring), in video and time order."""
-    per_video = Windows.of(batch.offset[:-1], batch.offset[1:])  # one row per video
-    depth, kind = _depth_rows(batch, per_video)
-    depth, ok = _bridge_gaps(batch.frames["t_s"], depth, per_video)
-    scales = _scales(batch, depth, ok, kind)
-    x, ok = depth[per_video.inside], ok[per_video.inside]  # back to one array of all frames
+    x, ok, scales = _depth_and_scales(batch)
     runs = _valid_runs(ok, batch.offset, scales)
     peaks = _peak_table(x, runs, _run_peaks(x, runs))
     is_rep, prev_bottom, top_l = _rep_peaks(peaks, runs)
@@ -121,29 +118,45 @@ def segment_batch(batch: SignalsBatch) -> RepBatch:
 # --- 1. the depth signal -------------------------------------------------------------------
 
 
+@np.errstate(invalid="ignore", divide="ignore")  # NaN marks a missing value
 def depth_signal(sig: Signals, camera_view: str) -> tuple[np.ndarray, str]:
     """The signal that rises with depth, and its kind: 'trunk' (deg), 'vertical', or 'combined' (0..1)."""
-    x, kinds = depth_signals(SignalsBatch.of([sig], [camera_view]))
-    return x, KINDS[kinds[0]]
+    batch = SignalsBatch.of([sig], [camera_view])
+    video = Windows.of(batch.offset[:-1], batch.offset[1:])
+    rows, kind = _depth_rows(batch, video, _side_views(batch))
+    return rows[video.inside], KINDS[kind[0]]
 
 
-@np.errstate(invalid="ignore", divide="ignore")  # NaN marks a missing value
-def depth_signals(batch: SignalsBatch) -> tuple[np.ndarray, np.ndarray]:
-    """(x, kind): per frame the signal that rises with depth (before bridging gaps); per video
-    its kind (index into `KINDS`)."""
-    per_video = Windows.of(batch.offset[:-1], batch.offset[1:])
-    rows, kind = _depth_rows(batch, per_video)
-    return rows[per_video.inside], kind
+def _depth_and_scales(batch: SignalsBatch) -> tuple[np.ndarray, np.ndarray, _Scales]:
+    """(x, ok, scales): per frame the depth signal with its short gaps bridged and whether
+    it has a value; per video its `_Scales`. Videos of similar length are done together,
+    a NaN-padded row each."""
+    x, ok = np.empty(batch.offset[-1]), np.empty(batch.offset[-1], dtype=bool)
+    lo, hi, kind = np.empty(batch.fps.size), np.empty(batch.fps.size), np.empty(batch.fps.size, dtype=np.int64)
+    side = _side_views(batch)
+    for videos in similar_lengths(np.diff(batch.offset)):
+        rows = Windows.of(batch.offset[videos], batch.offset[videos + 1])
+        depth, kind[videos] = _depth_rows(batch, rows, side[videos])
+        depth, found = _bridge_gaps(batch.frames["t_s"], depth, rows)
+        lo[videos], hi[videos] = robust_ranges(depth)
+        frames = ranges(rows.start, rows.stop)
+        x[frames], ok[frames] = depth[rows.inside], found[rows.inside]
+    return x, ok, _scales(batch, lo, hi, part_counts(ok, batch.offset), kind)
 
 
-def _depth_rows(batch: SignalsBatch, per_video: Windows) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, kind): per video (a row, NaN-padded) the signal that rises with depth, chosen as step 1
-    of the module docstring says, and its kind (index into `KINDS`)."""
-    trunk = per_video.read(np.asarray(batch.frames["trunk_deg"], dtype=float))
-    vertical = per_video.read(np.asarray(batch.frames["vertical"], dtype=float))
+def _side_views(batch: SignalsBatch) -> np.ndarray:
+    """Per video: whether it is filmed from the side (None or '' = side; any case)."""
+    return np.array([(v or "side").lower() == "side" for v in batch.views], dtype=bool)
+
+
+def _depth_rows(batch: SignalsBatch, videos: Windows, side: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, kind): per video (its frames `videos`, a row, NaN-padded; `side`: filmed from the
+    side) the signal that rises with depth, chosen as step 1 of the module docstring says,
+    and its kind (index into `KINDS`)."""
+    trunk = videos.read(np.asarray(batch.frames["trunk_deg"], dtype=float))
+    vertical = videos.read(np.asarray(batch.frames["vertical"], dtype=float))
     trunk_low, trunk_range = _lower_end_and_range(trunk)
     vertical_low, vertical_range = _lower_end_and_range(vertical)
-    side = np.array([(v or "side").lower() == "side" for v in batch.views], dtype=bool)
     use_trunk = side & (trunk_range >= MIN_TRUNK_RANGE_DEG)
     # both: the trunk angle is the hinge itself, the vertical drop of the shoulders and
     # hips times the bottom well even when the pose model lags on the trunk; averaging
@@ -159,7 +172,7 @@ def _lower_end_and_range(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row (a video's values, NaN-padded): its robust range's lower end (1st percentile)
     and size (99.5th - 1st percentile; 0 with fewer than 3 finite values)."""
     lo, hi = robust_ranges(rows)
-    return lo, np.where(np.isfinite(rows).sum(axis=1) >= 3, hi - lo, 0.0)
+    return lo, np.where(row_count(np.isfinite(rows)) >= 3, hi - lo, 0.0)
 
 
 def robust_ranges(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -169,7 +182,7 @@ def robust_ranges(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     The rows are sorted (NaN last) and read with numpy's default ("linear") method, in
     its arithmetic (`_linear_quantiles`).
     """
-    count = (~np.isnan(rows)).sum(axis=1)
+    count = row_count(~np.isnan(rows))
     low, high = _linear_quantiles(np.sort(rows, axis=1), count, np.array([1.0 / 100, 99.5 / 100])).T
     return low, high
 
@@ -195,16 +208,16 @@ def _linear_quantiles(srt: np.ndarray, n: np.ndarray, q: np.ndarray) -> np.ndarr
     return np.where(n > 0, value, np.nan)
 
 
-def _bridge_gaps(t: np.ndarray, rows: np.ndarray, per_video: Windows) -> tuple[np.ndarray, np.ndarray]:
+def _bridge_gaps(t: np.ndarray, rows: np.ndarray, videos: Windows) -> tuple[np.ndarray, np.ndarray]:
     """(rows, in place with dropouts up to BRIDGE_S bridged linearly; the cells that have a value).
 
-    `fill_gaps` on each video (a row of `rows`, NaN-padded; `t`: all videos' times) that
-    has a non-finite value (a gap's duration needs its own video's frame interval); the
-    others are left as they are.
+    `fill_gaps` on each video (its frames `videos`, a row of `rows`, NaN-padded; `t`: all
+    videos' times) that has a non-finite value (a gap's duration needs its own video's
+    frame interval); the others are left as they are.
     """
     ok = np.isfinite(rows)
-    for v in np.flatnonzero((per_video.inside & ~ok).any(axis=1)).tolist():
-        a, b = int(per_video.start[v]), int(per_video.stop[v])
+    for v in np.flatnonzero((videos.inside & ~ok).any(axis=1)).tolist():
+        a, b = int(videos.start[v]), int(videos.stop[v])
         rows[v, :b - a], ok[v, :b - a] = fill_gaps(t[a:b], rows[v, :b - a], ok[v, :b - a], BRIDGE_S)
     return rows, ok
 
@@ -226,13 +239,12 @@ class _Scales:
     usable: np.ndarray
 
 
-def _scales(batch: SignalsBatch, depth: np.ndarray, ok: np.ndarray, kind: np.ndarray) -> _Scales:
-    """The `_Scales` of each video of `batch` with depth signal `depth` (a row per video,
-    valid where `ok`) of kinds `kind`."""
-    lo, hi = robust_ranges(depth)
+def _scales(batch: SignalsBatch, lo: np.ndarray, hi: np.ndarray, valid: np.ndarray, kind: np.ndarray) -> _Scales:
+    """The `_Scales` of each video of `batch`, whose depth signal (of kind `kind`) has the
+    robust range lo..hi and `valid` frames with a value."""
     rng = hi - lo
     floor = EXCURSION_FLOOR[kind]
-    usable = (np.diff(batch.offset) >= 3) & (ok.sum(axis=1) >= 3) & np.isfinite(rng) & ~(rng < floor)
+    usable = (np.diff(batch.offset) >= 3) & (valid >= 3) & np.isfinite(rng) & ~(rng < floor)
     prom = PROMINENCE * rng
     fps = np.where(np.isfinite(batch.fps) & (batch.fps > 0), batch.fps, 30.0)
     return _Scales(lo=lo, hi=hi, prom=np.where(floor > prom, floor, prom),  # max(PROMINENCE * rng, floor)

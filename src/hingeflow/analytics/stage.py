@@ -14,7 +14,7 @@ import polars as pl
 
 from hingeflow.analytics.breakdown import baseline_metrics, breakdown, sets_table, week_over_week
 from hingeflow.analytics.faults import form_score, rep_faults
-from hingeflow.analytics.metrics import KEEP_NAN, METRIC_COLUMNS, NullReasons, RepRows, batch_confidence, batch_metrics
+from hingeflow.analytics.metrics import KEEP_NAN, METRIC_COLUMNS, NullReasons, measure_reps
 from hingeflow.analytics.profiles import Profile, load_profiles
 from hingeflow.analytics.reps import segment_batch
 from hingeflow.analytics.signals import SIGNAL_COLUMNS, SignalInputs, signal_inputs, signals_batch
@@ -54,19 +54,18 @@ class RepsPart:
 def measure_videos(sigs: list[Signals], videos: list[dict]) -> RepsPart:
     """Reps of some videos with their metrics and confidence; `sigs[i]`: the signals of `videos[i]`.
 
-    The videos' reps are found and measured all at once (`segment_batch`, `batch_metrics`,
-    `batch_confidence` on the videos' signals laid end to end).
+    The videos' reps are found and measured all at once (`segment_batch`, `measure_reps` on
+    the videos' signals laid end to end).
     """
     reps = segment_batch(SignalsBatch.of(sigs, [v["camera_view"] or "side" for v in videos]))
-    rows = RepRows(reps)
-    values, reasons = batch_metrics(reps, rows)
+    values, reasons, confidence = measure_reps(reps)
     with_reps, of_video = np.unique(reps.video, return_inverse=True)
     t = reps.signals.frames["t_s"]
     return RepsPart(
         videos=[videos[v] for v in with_reps.tolist()], of_video=of_video.reshape(-1),
         columns={"rep_index": rank_in_group(reps.video) + 1,
                  "t_start_s": t[reps.start], "t_bottom_s": t[reps.bottom], "t_end_s": t[reps.end], **values,
-                 "confidence": batch_confidence(reps, rows)},
+                 "confidence": confidence},
         reasons=reasons)
 
 

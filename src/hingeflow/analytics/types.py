@@ -117,6 +117,10 @@ class RepBatch:
         """Number of reps."""
         return int(self.video.size)
 
+    def take(self, reps: np.ndarray) -> RepBatch:
+        """The reps at the positions `reps`, on the same signals."""
+        return RepBatch(self.signals, self.video[reps], self.start[reps], self.bottom[reps], self.end[reps])
+
     def per_video(self, video: int) -> list[Rep]:
         """The reps of one video as `Rep`s of indices into its own signals."""
         at = self.video == video

@@ -63,9 +63,32 @@ class Windows:
         return rows
 
 
+def similar_lengths(lengths: np.ndarray, ratio: float = 2.0) -> list[np.ndarray]:
+    """Windows (indices into `lengths`) in groups whose longest is at most `ratio` times the
+    shortest (at least 1): read together, their padded matrices waste little."""
+    order = np.argsort(lengths, kind="stable")
+    srt = lengths[order]
+    groups, first = [], 0
+    while first < srt.size:
+        end = int(np.searchsorted(srt, ratio * max(int(srt[first]), 1), side="right"))
+        groups.append(order[first:end])
+        first = end
+    return groups
+
+
 def count_in(mask: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
     """Number of True values of the bool array `mask` in each window [start, stop) (int64)."""
     return _reduce_windows(np.add, mask, start, stop, np.int64, 0)
+
+
+def part_counts(mask: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """Number of True values of the bool array `mask` in each part offset[p]:offset[p + 1]
+    (consecutive parts that cover the array, e.g. videos laid end to end), with one reduceat."""
+    out = np.zeros(offset.size - 1, dtype=np.int64)
+    nonempty = offset[1:] > offset[:-1]
+    if nonempty.any():
+        out[nonempty] = np.add.reduceat(mask, offset[:-1][nonempty], dtype=np.int64)
+    return out
 
 
 def range_min(x: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
