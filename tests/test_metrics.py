@@ -1,4 +1,5 @@
-"""Per-rep metrics on constructed Signals with known values."""
+"""Per-rep metrics on constructed Signals with known values, and the batched metrics against the
+one-rep reference on random videos."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from hingeflow.analytics.metrics import METRIC_COLUMNS, SAGITTAL, descent_time, lockout_index, rep_metrics
-from hingeflow.analytics.types import Rep, Signals
+import reference_analytics as reference
+from hingeflow.analytics.metrics import (METRIC_COLUMNS, SAGITTAL, batch_confidence, batch_metrics, descent_time,
+                                         lockout_index, measure_reps, optional, rep_metrics)
+from hingeflow.analytics.types import Rep, RepBatch, Signals, SignalsBatch
 
 FIELDS = ("trunk_deg", "knee_deg", "hip_deg", "chord_ratio", "neck_deg", "back_bulge", "back_bend",
           "hip_back", "hip_down", "wrist_offset", "hip_tilt", "vertical")
@@ -199,3 +202,68 @@ def test_lockout_search_past_the_end_stops_where_tracking_is_lost():
     sig = make_signals(sig.t_s, trunk_deg=trunk, knee_deg=sig.knee_deg, vertical=sig.vertical, tracked=tracked)
     m = rep_metrics(sig, rep, "side")
     assert m["trunk_angle_top_deg"] == pytest.approx(0.0, abs=0.5)
+
+
+def _bits(x: float | None) -> bytes | None:
+    return None if x is None else np.float64(x).tobytes()
+
+
+def _random_video(rng: np.random.Generator) -> Signals:
+    """Signals of a random video: hinge cycles with noise, ties and -0.0 (rounding), gaps,
+    the odd infinity, untracked and invalid stretches, random frame rate."""
+    n = int(rng.integers(2, 160))
+    fps = float(rng.choice([25.0, 30.0, 60.0, 0.0]))
+    t = np.arange(n) / (fps or 30.0)
+    cycle = 0.5 - 0.5 * np.cos(2 * np.pi * t / rng.uniform(1.0, 3.0))
+    arrays = {}
+    for name in FIELDS:
+        x = rng.uniform(5, 80) * cycle + rng.normal(0, rng.choice([0.0, 1.0, 4.0]), n) + rng.uniform(-20, 5)
+        if rng.random() < 0.3:
+            x = np.round(x)  # ties, and -0.0 from small negatives
+        x[rng.random(n) < rng.choice([0.0, 0.05, 0.5])] = np.nan
+        x[rng.random(n) < 0.01] = rng.choice([np.inf, -np.inf])
+        arrays[name] = x
+    # the maxima (depth_bottom, hip flexion) are positive: numpy's max of mixed 0.0 / -0.0 picks either sign
+    arrays["vertical"], arrays["hip_deg"] = np.abs(arrays["vertical"]) + 0.5, np.abs(arrays["hip_deg"]) + 0.5
+    tracked = rng.random(n) > rng.choice([0.0, 0.1, 0.5])
+    return make_signals(t, valid=rng.random(n) > 0.1, tracked=tracked, fps=fps, **arrays)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_batched_metrics_and_confidence_equal_the_per_rep_reference(seed):
+    """Reps of several videos measured together get exactly the values, reasons and confidence
+    of the one-rep reference (tests/reference_analytics.py); windows never reach into a
+    neighbouring video."""
+    rng = np.random.default_rng(seed)
+    sigs = [_random_video(rng) for _ in range(5)]
+    views = [rng.choice(["side", "side", "front", "diagonal", "", None]) for _ in sigs]
+    reps = [[Rep(*sorted(rng.integers(0, len(s.t_s), 3).tolist())) for _ in range(6)] for s in sigs]
+    batch = RepBatch.of(SignalsBatch.of(sigs, views), reps)
+    values, reasons = batch_metrics(batch)
+    conf = batch_confidence(batch)
+    # measured in groups of similar length, in the same order
+    grouped_values, grouped_reasons, grouped_conf = measure_reps(batch)
+    assert all(grouped_values[m].tobytes() == values[m].tobytes() for m in METRIC_COLUMNS)
+    assert [grouped_reasons.of_rep(i) for i in range(batch.size)] == [reasons.of_rep(i) for i in range(batch.size)]
+    assert grouped_conf.tobytes() == conf.tobytes()
+    r = 0
+    for sig, view, rr in zip(sigs, views, reps):
+        for rep in rr:
+            want = reference.rep_metrics(sig, rep, view)
+            got = {m: optional(m, float(values[m][r])) for m in METRIC_COLUMNS}
+            assert {m: _bits(got[m]) for m in METRIC_COLUMNS} == {m: _bits(want[m]) for m in METRIC_COLUMNS}
+            assert reasons.of_rep(r) == want["null_reasons"]
+            assert _bits(conf[r]) == _bits(reference.confidence(sig, rep, view))
+            assert rep_metrics(sig, rep, view) == {**got, "null_reasons": reasons.of_rep(r)}
+            r += 1
+
+
+def test_lockout_index_matches_the_reference_on_random_rises():
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n = int(rng.integers(1, 40))
+        trunk = np.cumsum(rng.integers(-4, 2, n)).astype(float) + 0.0  # integer speeds: tied dips
+        trunk[rng.random(n) < 0.1] = rng.choice([np.nan, np.inf])
+        assert lockout_index(trunk) == reference.lockout_index(trunk)
+        t = np.cumsum(rng.uniform(0.02, 0.05, n))
+        assert _bits(descent_time(t, -trunk)) == _bits(reference.descent_time(t, -trunk))

@@ -1,12 +1,16 @@
-"""Rep segmentation on constructed signals (real and synthetic clips: tests/rep_count_report.py)."""
+"""Rep segmentation on constructed signals (real and synthetic clips: tests/rep_count_report.py), and the
+batched segmentation against the one-video reference on random clips."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
 
-from hingeflow.analytics.reps import depth_signal, rep_durations, segment_reps
-from hingeflow.analytics.types import Rep, Signals
+import reference_analytics as reference
+from hingeflow.analytics.reps import depth_signal, rep_durations, segment_batch, segment_reps
+from hingeflow.analytics.types import Rep, Signals, SignalsBatch
 
 
 def ease(u: np.ndarray) -> np.ndarray:
@@ -167,3 +171,36 @@ def test_empty_and_all_nan():
     nan = np.full(10, np.nan)
     assert segment_reps(make_sig(t, nan, nan), "deadlift", "side") == []
     assert segment_reps(make_sig(t[:0], nan[:0], nan[:0]), "deadlift", "side") == []
+
+
+def _random_clip(rng: np.random.Generator) -> Signals:
+    """A clip of random length and frame rate: noisy hinge cycles of random period and depth,
+    sometimes quantised (plateaus, tied peaks), with dropouts and cuts; trunk sometimes flat."""
+    fps = float(rng.choice([24.0, 25.0, 30.0, 60.0, 0.0, np.nan]))
+    n = int(rng.integers(0, 500))
+    t = np.arange(n) / (fps if np.isfinite(fps) and fps > 0 else 30.0)
+    cycle = 0.5 - 0.5 * np.cos(2 * np.pi * t / rng.uniform(0.6, 4.0) + rng.uniform(0, 2 * np.pi))
+    trunk = rng.uniform(5, 90) * cycle + rng.normal(0, rng.choice([0.0, 0.5, 3.0, 10.0]), n) + rng.uniform(-10, 10)
+    vertical = 0.3 * cycle + rng.normal(0, rng.choice([0.0, 0.005, 0.03]), n)
+    if rng.random() < 0.3:
+        trunk = np.round(trunk / 5) * 5
+    if rng.random() < 0.3:
+        vertical = np.round(vertical, 2)
+    for x in (trunk, vertical):
+        for _ in range(int(rng.integers(0, 4))):
+            i = int(rng.integers(0, max(n, 1)))
+            x[i:i + int(rng.integers(1, 90))] = np.nan
+    return dataclasses.replace(make_sig(t, trunk, vertical, fps=fps), valid=rng.random(n) > 0.05)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_batched_segmentation_equals_the_per_video_reference(seed):
+    """All videos segmented together get exactly the reps the one-video, one-peak-at-a-time
+    reference finds (tests/reference_analytics.py), whatever their views and frame rates."""
+    rng = np.random.default_rng(seed)
+    sigs = [_random_clip(rng) for _ in range(int(rng.integers(1, 12)))]
+    views = [rng.choice(["side", "side", "front", "diagonal", "Side", "", None]) for _ in sigs]
+    batch = segment_batch(SignalsBatch.of(sigs, views))
+    for i, (sig, view) in enumerate(zip(sigs, views)):
+        assert batch.per_video(i) == reference.segment_reps(sig, "deadlift", view)
+        assert segment_reps(sig, "deadlift", view) == batch.per_video(i)

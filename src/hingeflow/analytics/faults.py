@@ -1,4 +1,5 @@
-"""Faults and form score of reps (polars, vectorised over reps), and a rep's confidence (pure).
+"""Faults and form score of reps (polars, vectorised over reps); a rep's confidence comes with
+its metrics (``metrics.confidence``, re-exported here).
 
 Fault names are DESIGN.md's; each is one rule in ``fault_conditions`` (a polars
 expression). Thresholds come from each rep's exercise ``Profile`` (profiles.toml, with
@@ -13,16 +14,13 @@ fallbacks apply. ``judge_reps`` judges a whole reps frame; ``rep_faults`` one re
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import fields
 
-import numpy as np
 import polars as pl
 
-from .metrics import METRIC_COLUMNS
+from .metrics import METRIC_COLUMNS, confidence  # noqa: F401  (confidence re-exported)
 from .profiles import Profile
-from .types import Rep, Signals
 
 FAULTS = (
     "squatting_the_hinge",
@@ -39,8 +37,6 @@ FAULTS = (
 )
 
 DEFAULT_WEIGHT = 10.0  # form-score penalty of a fault the profile gives no weight
-VIEW_FACTOR = {"side": 1.0, "diagonal": 0.6, "front": 0.4}
-JITTER_SCALE_DEG = 1.0  # residual jitter (deg, robust SD) at which signal quality is 1/e
 
 
 # ----------------------------------------------------------------------------- the rules
@@ -180,36 +176,3 @@ def form_score(metrics: Mapping, faults: list[str], profile: Profile) -> float:
     """
     pen = sum(profile.weights.get(f, DEFAULT_WEIGHT) for f in set(faults))
     return float(max(0.0, 100.0 - pen))
-
-
-def confidence(sig: Signals, rep: Rep, camera_view: str = "side") -> float:
-    """0..1: fraction of valid frames (side view: with the near leg seen) x view factor x signal quality.
-
-    View factor: side 1.0, diagonal 0.6, front 0.4 (2D errors grow quickly away from
-    side-on, coaching-criteria "Measurement accuracy"). Quality: exp(-j / 1 deg) with j the
-    residual jitter of the trunk and knee angles (the worse; front/diagonal: the depth signal
-    x 90) in the rep: a robust white-noise SD from the third differences (1.4826 * median|d3| / sqrt(20)),
-    which smooth movement barely touches.
-    """
-    s, e = max(0, int(rep.start)), int(rep.end) + 1
-    valid = np.asarray(sig.valid[s:e], dtype=bool)
-    if valid.size == 0:
-        return 0.0
-    n_valid = np.count_nonzero(valid)
-    frac = n_valid / valid.size  # (count / size: the division a bool array's mean does)
-    if (camera_view or "side") == "side":  # side-view angles need the near leg in sight
-        frac *= np.count_nonzero(np.asarray(sig.tracked[s:e], dtype=bool)[valid]) / n_valid if n_valid else 0.0
-    view = VIEW_FACTOR.get(camera_view or "side", 0.4)
-    if (camera_view or "side") == "side":
-        series = (sig.trunk_deg[s:e], sig.knee_deg[s:e])
-    else:
-        series = (90.0 * sig.vertical[s:e],)
-    jit = 0.0
-    for x in series:
-        x = x[np.isfinite(x)]
-        if x.size < 5:
-            continue
-        d3 = np.abs(np.diff(x, 3))
-        jit = max(jit, 1.4826 * float(np.partition(d3, len(d3) // 2)[len(d3) // 2]) / math.sqrt(20.0))
-    qual = math.exp(-jit / JITTER_SCALE_DEG) if np.count_nonzero(np.isfinite(series[0])) >= 5 else 0.0
-    return min(max(frac * view * qual, 0.0), 1.0)

@@ -7,16 +7,19 @@ baselines are taken over all known reps, then faults and scores are judged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 
 from hingeflow.analytics.breakdown import baseline_table, breakdown, sets_table, week_over_week
-from hingeflow.analytics.faults import confidence, judge_reps
-from hingeflow.analytics.metrics import METRIC_COLUMNS, rep_metrics
+from hingeflow.analytics.faults import judge_reps
+from hingeflow.analytics.metrics import KEEP_NAN, METRIC_COLUMNS, NullReasons, measure_reps
 from hingeflow.analytics.profiles import Profile, load_profiles
-from hingeflow.analytics.reps import segment_reps
+from hingeflow.analytics.reps import segment_batch
 from hingeflow.analytics.signals import SIGNAL_COLUMNS, SignalInputs, signal_inputs, signals_batch
-from hingeflow.analytics.types import Signals
+from hingeflow.analytics.types import Signals, SignalsBatch
+from hingeflow.analytics.windows import rank_in_group, unique_rows
 
 BATCH_VIDEOS = 64  # videos whose signals are computed together (shared steps run once per batch)
 IDENTITY = ("athlete_id", "video_id", "recorded_on", "week", "exercise", "load_kg", "set_index", "camera_view")
@@ -33,24 +36,79 @@ def _grouped_in_frame_order(frames: pl.DataFrame) -> bool:
     return runs_ == videos and bool(ordered)
 
 
-def measure_signals(sig: Signals, video: dict) -> list[dict]:
-    """Reps of one video with their metrics (no faults yet), from its signals."""
-    view = video["camera_view"] or "side"
-    rows = []
-    for i, rep in enumerate(segment_reps(sig, video["exercise"], view), start=1):
-        m = rep_metrics(sig, rep, view)
-        reasons = m.pop("null_reasons", {})
-        rows.append({
-            **{k: video[k] for k in IDENTITY},
-            "rep_index": i,
-            "t_start_s": float(sig.t_s[rep.start]),
-            "t_bottom_s": float(sig.t_s[rep.bottom]),
-            "t_end_s": float(sig.t_s[rep.end]),
-            **{k: m.get(k) for k in METRIC_COLUMNS},
-            "confidence": confidence(sig, rep, view),
-            "null_reasons": [f"{k}: {v}" for k, v in sorted(reasons.items())],
-        })
-    return rows
+@dataclass(frozen=True)
+class RepsPart:
+    """Measured reps of some videos (no faults yet), as reps-table columns.
+
+    `videos`: the rows (dicts) of the videos that have reps; `of_video`: per rep, the
+    index of its video in `videos`; `columns`: rep_index, the times, the metrics (NaN =
+    no value) and confidence, as numpy arrays; `reasons`: why metrics have no value.
+    """
+
+    videos: list[dict]
+    of_video: np.ndarray
+    columns: dict[str, np.ndarray]
+    reasons: NullReasons
+
+
+def measure_videos(sigs: list[Signals], videos: list[dict]) -> RepsPart:
+    """Reps of some videos with their metrics and confidence; `sigs[i]`: the signals of `videos[i]`.
+
+    The videos' reps are found and measured all at once (`segment_batch`, `measure_reps` on
+    the videos' signals laid end to end).
+    """
+    reps = segment_batch(SignalsBatch.of(sigs, [v["camera_view"] or "side" for v in videos]))
+    values, reasons, confidence = measure_reps(reps)
+    with_reps, of_video = np.unique(reps.video, return_inverse=True)
+    t = reps.signals.frames["t_s"]
+    return RepsPart(
+        videos=[videos[v] for v in with_reps.tolist()], of_video=of_video.reshape(-1),
+        columns={"rep_index": rank_in_group(reps.video) + 1,
+                 "t_start_s": t[reps.start], "t_bottom_s": t[reps.bottom], "t_end_s": t[reps.end], **values,
+                 "confidence": confidence},
+        reasons=reasons)
+
+
+def _reason_lists(reasons: NullReasons) -> pl.Series:
+    """Per rep, its null reasons as "metric: why" strings in metric name order (List(String)).
+
+    Reps share a few combinations of reasons: each distinct one is spelled out once.
+    """
+    first, group = unique_rows(reasons.code)
+    by_name = sorted(range(len(METRIC_COLUMNS)), key=METRIC_COLUMNS.__getitem__)
+    lists = [[f"{METRIC_COLUMNS[j]}: {reasons.texts[code[j]]}" for j in by_name if code[j] >= 0]
+             for code in reasons.code[first].tolist()]
+    return pl.Series("null_reasons", lists, dtype=pl.List(pl.String)).gather(group)
+
+
+def reps_frame(parts: list[RepsPart], videos_schema: pl.Schema) -> pl.DataFrame:
+    """The measured reps table from `measure_videos` parts (schema from `videos_schema` when empty).
+
+    Identity columns take the types the videos' Python values have (as a table built
+    from row dicts would); metrics are Float64, null where there is no value (the
+    durations in `KEEP_NAN` keep a NaN).
+    """
+    if sum(p.of_video.size for p in parts) == 0:
+        return pl.DataFrame(schema={
+            **{k: videos_schema[k] for k in IDENTITY}, "rep_index": pl.Int32, "t_start_s": pl.Float64,
+            "t_bottom_s": pl.Float64, "t_end_s": pl.Float64, **{m: pl.Float64 for m in METRIC_COLUMNS},
+            "confidence": pl.Float64, "null_reasons": pl.List(pl.String)})
+    owners = [v for p in parts for v in p.videos]
+    first_owner = np.cumsum([0] + [len(p.videos) for p in parts])
+    identity = pl.DataFrame({k: [v[k] for v in owners] for k in IDENTITY})  # one row per video with reps
+    of_owner = np.concatenate([p.of_video + first for p, first in zip(parts, first_owner)])
+
+    def column(name: str) -> np.ndarray:
+        return np.concatenate([p.columns[name] for p in parts])
+
+    return pl.DataFrame([
+        *identity.gather(of_owner).get_columns(),
+        pl.Series("rep_index", column("rep_index"), dtype=pl.Int64),
+        *(pl.Series(k, column(k), dtype=pl.Float64) for k in ("t_start_s", "t_bottom_s", "t_end_s")),
+        *(pl.Series(m, column(m), dtype=pl.Float64, nan_to_null=m not in KEEP_NAN) for m in METRIC_COLUMNS),
+        pl.Series("confidence", column("confidence"), dtype=pl.Float64),
+        _reason_lists(NullReasons.concat([p.reasons for p in parts])),
+    ])
 
 
 def video_inputs(frames: pl.DataFrame, video_ids: list[str]) -> dict[str, SignalInputs]:
@@ -90,16 +148,9 @@ def analyse(frames: pl.DataFrame, videos: pl.DataFrame, history: pl.DataFrame,
     ok = videos.filter(pl.col("status") == "ok")
     by_video = video_inputs(frames, ok["video_id"].to_list())
     todo = [v for v in ok.iter_rows(named=True) if v["video_id"] in by_video]
-    rows: list[dict] = []
-    for i in range(0, len(todo), BATCH_VIDEOS):
-        chunk = todo[i:i + BATCH_VIDEOS]
-        for video, sig in zip(chunk, signals_batch([by_video[v["video_id"]] for v in chunk])):
-            rows += measure_signals(sig, video)
-    measured = pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(
-        schema={**{k: videos.schema[k] for k in IDENTITY}, "rep_index": pl.Int32, "t_start_s": pl.Float64,
-                "t_bottom_s": pl.Float64, "t_end_s": pl.Float64, **{m: pl.Float64 for m in METRIC_COLUMNS},
-                "confidence": pl.Float64, "null_reasons": pl.List(pl.String)})
-    measured = measured.with_columns([pl.col(m).cast(pl.Float64) for m in METRIC_COLUMNS])
+    parts = [measure_videos(signals_batch([by_video[v["video_id"]] for v in chunk]), chunk)
+             for chunk in (todo[i:i + BATCH_VIDEOS] for i in range(0, len(todo), BATCH_VIDEOS))]
+    measured = reps_frame(parts, videos.schema)
     return judge(measured, history, profiles)
 
 
