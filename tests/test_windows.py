@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from hingeflow.analytics import windows as W
+from hingeflow.analytics.grouped import Groups, runs_in_groups
 
 SEEDS = range(6)
 
@@ -70,7 +71,7 @@ def test_similar_lengths_and_part_counts():
     assert [sorted(g.tolist()) for g in groups] == [[4], [1], [0, 3, 6], [5], [2]]
     assert W.similar_lengths(np.array([], dtype=int)) == []
     mask = np.array([1, 0, 1, 1, 0, 1], dtype=bool)
-    assert W.part_counts(mask, np.array([0, 2, 2, 5, 6])).tolist() == [1, 0, 2, 1]
+    assert Groups(np.array([0, 2, 2, 5, 6])).count(mask).tolist() == [1, 0, 2, 1]
 
 
 def test_groups_and_runs_within_parts():
@@ -79,7 +80,7 @@ def test_groups_and_runs_within_parts():
     assert W.rank_in_group(np.array([3, 3, 1, 1, 1, 3])).tolist() == [0, 1, 0, 1, 2, 0]
     mask = np.array([1, 1, 0, 1, 1, 1, 1, 0, 1], dtype=bool)
     offset = np.array([0, 2, 2, 5, 9])  # parts [0, 2), [2, 2) (empty), [2, 5), [5, 9)
-    starts, stops = W.runs_within(mask, offset)
+    starts, stops = runs_in_groups(mask, Groups(offset))
     assert list(zip(starts.tolist(), stops.tolist())) == [(0, 2), (3, 5), (5, 7), (8, 9)]
 
 

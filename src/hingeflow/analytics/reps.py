@@ -72,10 +72,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import find_peaks
 
+from hingeflow.analytics.grouped import Groups, runs_in_groups
 from hingeflow.analytics.signals import fill_gaps
 from hingeflow.analytics.types import Rep, RepBatch, Signals, SignalsBatch
-from hingeflow.analytics.windows import (IndexTest, Windows, first_index, group_starts, last_index, part_counts,
-                                         range_min, ranges, row_count, runs_within, similar_lengths)
+from hingeflow.analytics.windows import (IndexTest, Windows, first_index, group_starts, last_index,
+                                         range_min, ranges, row_count, similar_lengths)
 
 MIN_TRUNK_RANGE_DEG = 25.0  # side views: below this the trunk signal is not used
 MIN_VERTICAL_RANGE = 0.08  # side views: vertical joins the trunk angle when its range is at least this
@@ -141,7 +142,7 @@ def _depth_and_scales(batch: SignalsBatch) -> tuple[np.ndarray, np.ndarray, _Sca
         lo[videos], hi[videos] = robust_ranges(depth)
         frames = ranges(rows.start, rows.stop)
         x[frames], ok[frames] = depth[rows.inside], found[rows.inside]
-    return x, ok, _scales(batch, lo, hi, part_counts(ok, batch.offset), kind)
+    return x, ok, _scales(batch, lo, hi, Groups(batch.offset).count(ok), kind)
 
 
 def _side_views(batch: SignalsBatch) -> np.ndarray:
@@ -267,7 +268,7 @@ class _Runs:
 
 def _valid_runs(ok: np.ndarray, offset: np.ndarray, scales: _Scales) -> _Runs:
     """The runs of `ok` frames in each usable video, at least its `min_run` frames long."""
-    start, stop = runs_within(ok, offset)
+    start, stop = runs_in_groups(ok, Groups(offset))
     video = np.searchsorted(offset, start, side="right") - 1
     keep = scales.usable[video] & ~(stop - start < scales.min_run[video])
     video = video[keep]

@@ -81,16 +81,6 @@ def count_in(mask: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarra
     return _reduce_windows(np.add, mask, start, stop, np.int64, 0)
 
 
-def part_counts(mask: np.ndarray, offset: np.ndarray) -> np.ndarray:
-    """Number of True values of the bool array `mask` in each part offset[p]:offset[p + 1]
-    (consecutive parts that cover the array, e.g. videos laid end to end), with one reduceat."""
-    out = np.zeros(offset.size - 1, dtype=np.int64)
-    nonempty = offset[1:] > offset[:-1]
-    if nonempty.any():
-        out[nonempty] = np.add.reduceat(mask, offset[:-1][nonempty], dtype=np.int64)
-    return out
-
-
 def range_min(x: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
     """min(x[start[r]:stop[r]]) per window (+inf for an empty window)."""
     return _reduce_windows(np.minimum, x, start, stop, x.dtype, np.inf)
@@ -125,21 +115,6 @@ def rank_in_group(labels: np.ndarray) -> np.ndarray:
     """Position of each element in its run of equal consecutive labels: 0, 1, ... (labels (n,))."""
     order = np.arange(labels.size)
     return order - np.maximum.accumulate(np.where(group_starts(labels), order, 0))
-
-
-def runs_within(mask: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Runs of True in `mask` that do not cross a part boundary: (starts, stops), stops exclusive.
-
-    `offset` (P + 1,): part p (a video) spans offset[p]:offset[p + 1] of mask.
-    """
-    mask = np.asarray(mask, dtype=bool)
-    first, last = np.zeros(mask.size, dtype=bool), np.zeros(mask.size, dtype=bool)
-    nonempty = offset[1:] > offset[:-1]
-    first[offset[:-1][nonempty]] = True
-    last[offset[1:][nonempty] - 1] = True
-    before = np.concatenate(([False], mask[:-1]))
-    after = np.concatenate((mask[1:], [False]))
-    return np.flatnonzero(mask & (first | ~before)), np.flatnonzero(mask & (last | ~after)) + 1
 
 
 def first_index(test: IndexTest, start: np.ndarray, stop: np.ndarray, block: int = 16) -> np.ndarray:
