@@ -4,7 +4,8 @@
 record (see `types.py`); `signals_batch` does the same for many videos at once:
 their frames are concatenated and every step below runs on all of them together,
 each video on its own frames only (group-aware helpers in `grouped.py`), with the
-same floating-point operations as for a video alone. Steps:
+same floating-point operations as for a video alone (`signals_chunk` returns them
+as one `SignalsBatch`, the form the stage's reps and metrics read). Steps:
 
 1. Near side: the side whose sagittal landmarks (shoulder, hip, knee, ankle)
    are more visible over the clip (as `angles.near_side`); knee and hip angles use
@@ -66,7 +67,7 @@ from hingeflow.analytics.grouped import (
     Groups, filtfilt_runs, group_median, group_nanmedian, group_ranks, interp_into,
     running_median_in_groups, runs_in_groups,
 )
-from hingeflow.analytics.types import Signals
+from hingeflow.analytics.types import Signals, SignalsBatch
 
 MAX_GAP_S = 0.25  # dropouts up to this long are interpolated
 CUT_JUMP = 0.6  # hip-midpoint jump between frames, in standing trunk lengths, that marks a hard cut
@@ -676,6 +677,24 @@ def signals_batch(inputs: list[SignalInputs], cutoff_hz: float = 4.0) -> list[Si
     """
     if not inputs:
         return []
+    per_frame, videos, groups = _signals_arrays(inputs, cutoff_hz)
+    return [Signals(**{k: a[s:e] for k, a in per_frame.items()}, facing=int(videos.facing[v]),
+                    side="left" if videos.left[v] else "right", fps=float(videos.fps[v]))
+            for v, (s, e) in enumerate(zip(groups.starts, groups.ends))]
+
+
+def signals_chunk(inputs: list[SignalInputs], views: list[str | None], cutoff_hz: float = 4.0) -> SignalsBatch:
+    """`signals_batch` of several videos as one `SignalsBatch` (the form reps and metrics
+    read), without splitting it into per-video records; `views[v]`: video v's camera view."""
+    if not inputs:
+        return SignalsBatch.of([], [])
+    per_frame, videos, groups = _signals_arrays(inputs, cutoff_hz)
+    return SignalsBatch(frames=per_frame, offset=groups.bounds.astype(np.int64),
+                        fps=np.asarray(videos.fps, dtype=np.float64), views=tuple(views))
+
+
+def _signals_arrays(inputs: list[SignalInputs], cutoff_hz: float) -> tuple[dict[str, np.ndarray], _Videos, Groups]:
+    """(per-frame `Signals` fields of the videos laid end to end, per-video choices, the videos' frames)."""
     batch = _concat(inputs)
     videos = _choose(batch)
     ankle_guessed, legs_seen = _clean_legs(batch, videos)
@@ -693,9 +712,7 @@ def signals_batch(inputs: list[SignalInputs], cutoff_hz: float = 4.0) -> list[Si
         chord_ratio=rel.chord_ratio, neck_deg=body.neck, back_bulge=back_bulge, back_bend=back_bend,
         hip_back=rel.hip_back, hip_down=rel.hip_down, wrist_offset=rel.wrist_offset, hip_tilt=body.hip_tilt,
         tracked=legs_seen & ~folded_upright, vertical=rel.vertical)
-    return [Signals(**{k: a[s:e] for k, a in per_frame.items()}, facing=int(videos.facing[v]),
-                    side="left" if videos.left[v] else "right", fps=float(videos.fps[v]))
-            for v, (s, e) in enumerate(zip(batch.groups.starts, batch.groups.ends))]
+    return per_frame, videos, batch.groups
 
 
 @dataclass(frozen=True)

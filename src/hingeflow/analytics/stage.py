@@ -17,8 +17,8 @@ from hingeflow.analytics.faults import judge_reps
 from hingeflow.analytics.metrics import KEEP_NAN, METRIC_COLUMNS, NullReasons, measure_reps
 from hingeflow.analytics.profiles import Profile, load_profiles
 from hingeflow.analytics.reps import segment_batch
-from hingeflow.analytics.signals import SIGNAL_COLUMNS, SignalInputs, signal_inputs, signals_batch
-from hingeflow.analytics.types import Signals, SignalsBatch
+from hingeflow.analytics.signals import SIGNAL_COLUMNS, SignalInputs, signal_inputs, signals_chunk
+from hingeflow.analytics.types import SignalsBatch
 from hingeflow.analytics.windows import rank_in_group, unique_rows
 
 BATCH_VIDEOS = 64  # videos whose signals are computed together (shared steps run once per batch)
@@ -51,13 +51,13 @@ class RepsPart:
     reasons: NullReasons
 
 
-def measure_videos(sigs: list[Signals], videos: list[dict]) -> RepsPart:
-    """Reps of some videos with their metrics and confidence; `sigs[i]`: the signals of `videos[i]`.
+def measure_videos(signals: SignalsBatch, videos: list[dict]) -> RepsPart:
+    """Reps of some videos with their metrics and confidence; `signals`: theirs, laid end to
+    end in the order of `videos`.
 
-    The videos' reps are found and measured all at once (`segment_batch`, `measure_reps` on
-    the videos' signals laid end to end).
+    The videos' reps are found and measured all at once (`segment_batch`, `measure_reps`).
     """
-    reps = segment_batch(SignalsBatch.of(sigs, [v["camera_view"] or "side" for v in videos]))
+    reps = segment_batch(signals)
     values, reasons, confidence = measure_reps(reps)
     with_reps, of_video = np.unique(reps.video, return_inverse=True)
     t = reps.signals.frames["t_s"]
@@ -148,8 +148,10 @@ def analyse(frames: pl.DataFrame, videos: pl.DataFrame, history: pl.DataFrame,
     ok = videos.filter(pl.col("status") == "ok")
     by_video = video_inputs(frames, ok["video_id"].to_list())
     todo = [v for v in ok.iter_rows(named=True) if v["video_id"] in by_video]
-    parts = [measure_videos(signals_batch([by_video[v["video_id"]] for v in chunk]), chunk)
-             for chunk in (todo[i:i + BATCH_VIDEOS] for i in range(0, len(todo), BATCH_VIDEOS))]
+    chunks = (todo[i:i + BATCH_VIDEOS] for i in range(0, len(todo), BATCH_VIDEOS))
+    parts = [measure_videos(signals_chunk([by_video[v["video_id"]] for v in chunk],
+                                          [v["camera_view"] or "side" for v in chunk]), chunk)
+             for chunk in chunks]
     measured = reps_frame(parts, videos.schema)
     return judge(measured, history, profiles)
 
