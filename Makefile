@@ -33,8 +33,10 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen --compile-bytecode --python python3.11
 	touch $@
 
+# ffmpeg for test media; Debian's Chromium for the browser tests (driven by Playwright, no browser download)
 system-deps:
-	@command -v ffmpeg >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq ffmpeg >/dev/null; }
+	@command -v ffmpeg >/dev/null && command -v chromium >/dev/null || { $(SUDO) apt-get update -qq \
+		&& $(SUDO) apt-get install -y -qq ffmpeg chromium >/dev/null; }
 
 clean:
 	rm -rf $(VENV) $(TOOLS) demo

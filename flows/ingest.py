@@ -1,4 +1,4 @@
-"""Ingest flow: discover -> probe -> pose (mapped over videos) -> analyse -> commit.
+"""Ingest flow: discover -> probe -> pose (mapped over videos) -> analyse -> validate + commit.
 
 Runs on Prefect's ephemeral API by default (no server to start). Tasks pass
 paths, ids and small records; decoding and pose happen in child processes.
@@ -29,6 +29,8 @@ def ingest(inbox: str, warehouse: str, settings: Settings | None = None) -> pipe
     """Bring every new video of `inbox` into the `warehouse` tables."""
     settings = settings or Settings()
     wh = Warehouse(Path(warehouse))
+    if settings.validate_tables:
+        pipeline.preload_validation()
     t0 = time.perf_counter()
     plan = plan_task(Path(inbox), wh, settings)
     t1 = time.perf_counter()

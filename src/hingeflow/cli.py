@@ -105,5 +105,31 @@ def demo(
     _run(footage / "inbox", warehouse, Settings())
 
 
+@app.command()
+def contracts(out: Path = typer.Option(None, help="data_contracts folder (default: the repository's)")) -> None:
+    """Rewrite data_contracts/ (GX suites, SCHEMA.md) from the table contracts in schemas.py."""
+    from hingeflow import gx_project, schema_doc
+
+    out = out or gx_project.contracts_dir()
+    gx_project.write_project(out / "gx")
+    (out / "SCHEMA.md").write_text(schema_doc.render())
+    console.print(f"wrote {out / 'gx'} and {out / 'SCHEMA.md'}")
+
+
+@app.command()
+def validate(warehouse: Path = typer.Option(..., exists=True, file_okay=False)) -> None:
+    """Check every committed table against its contract; results go to `quality` and the data docs."""
+    from hingeflow.validation import validate_warehouse
+    from hingeflow.warehouse import Warehouse
+
+    start = time.perf_counter()
+    report = validate_warehouse(Warehouse(warehouse), Settings())
+    for line in report.lines:
+        console.print(line)
+    console.print(f"data docs: {report.docs} ({time.perf_counter() - start:.1f} s)")
+    if report.failed:
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib
 import json
+import threading
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from hingeflow import schemas
+from hingeflow import schemas, validation
+from hingeflow.expectations import reference_param
+from hingeflow.schemas import EXERCISES_PARAM
 from hingeflow.analytics import stage
 from hingeflow.inbox import Candidate
 from hingeflow.isolation import IsolatedError, run_isolated
@@ -53,6 +58,8 @@ class RunSummary:
     rows_rejected: int = 0
     frames: int = 0
     reps: int = 0
+    rows_quarantined: int = 0  # rows that broke their table's contract
+    checks_failed: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -162,34 +169,101 @@ def analyse(outcomes: list[PoseOutcome], warehouse: Warehouse, settings: Setting
     return stage.analyse(_staged_frames(ok), videos, warehouse.read(schemas.REPS))
 
 
-def commit(plan_: RunPlan, outcomes: list[PoseOutcome], reps: pl.DataFrame, warehouse: Warehouse,
-           settings: Settings, seconds: dict[str, float] | None = None) -> RunSummary:
-    """Write a run's tables (frames, videos, quarantine, reps, sets, breakdown), then its commit marker."""
-    now = dt.datetime.now(dt.UTC)
-    run_id = plan_.run_id
+def run_tables(plan_: RunPlan, outcomes: list[PoseOutcome], reps: pl.DataFrame,
+               settings: Settings, now: dt.datetime) -> dict[str, pl.DataFrame]:
+    """The run's new rows of videos, frames, quarantine and reps, in contract columns."""
     ok = _ok(outcomes)
     week_of = {o.candidate.video_id: o.candidate.row.week for o in ok}
-    frames = 0
+    frames = pl.from_arrow(schemas.FRAMES.schema.empty_table())
     if ok:
-        staged = _staged_frames(ok).with_columns(pl.col("video_id").replace_strict(week_of).alias("week"))
-        staged = staged.sort("video_id", "frame_idx")
-        frames = staged.height
-        warehouse.write_part(schemas.FRAMES, schemas.to_arrow(schemas.FRAMES, staged), run_id)
-    videos = [video_row(o, settings, now) for o in outcomes]
-    warehouse.write_part(schemas.VIDEOS, schemas.to_arrow(schemas.VIDEOS, videos), run_id)
-    warehouse.write_part(schemas.QUARANTINE, schemas.to_arrow(schemas.QUARANTINE, quarantine_rows(plan_, outcomes, now)), run_id)
-    if reps.height:
-        warehouse.write_part(schemas.REPS, schemas.to_arrow(schemas.REPS, reps), run_id)
-        all_reps = pl.concat([warehouse.read(schemas.REPS), reps.select(schemas.REPS.names)], how="vertical_relaxed")
-        summaries = zip((schemas.SETS, schemas.BREAKDOWN, schemas.WEEK_OVER_WEEK), stage.summarise(all_reps))
-        for table, df in summaries:
+        frames = (_staged_frames(ok).with_columns(pl.col("video_id").replace_strict(week_of).alias("week"))
+                  .sort("video_id", "frame_idx"))
+    videos = pl.from_arrow(schemas.to_arrow(schemas.VIDEOS, [video_row(o, settings, now) for o in outcomes]))
+    quarantine = pl.from_arrow(schemas.to_arrow(schemas.QUARANTINE, quarantine_rows(plan_, outcomes, now)))
+    return {"videos": videos, "frames": frames, "quarantine": quarantine,
+            "reps": reps}
+
+
+def preload_validation() -> threading.Thread:
+    """Import Great Expectations (~5 s) in a background thread while pose runs in child processes."""
+    loader = threading.Thread(target=importlib.import_module, args=("hingeflow.gx_project",), daemon=True)
+    loader.start()
+    return loader
+
+
+class _Validator:
+    """Checks tables one after another, keeping what each check needs from the earlier ones."""
+
+    def __init__(self, warehouse: Warehouse, settings: Settings, run_id: str, now: dt.datetime) -> None:
+        from hingeflow.gx_project import open_for_warehouse  # GX loads in seconds: only when validating
+
+        self.context = open_for_warehouse(warehouse.root)
+        self.known_videos = set(warehouse.read(schemas.VIDEOS, ["video_id"])["video_id"].to_list())
+        self.params = {EXERCISES_PARAM: list(settings.exercises)}
+        self.run_id, self.now = run_id, now
+        self.checked: list[validation.Checked] = []
+
+    def __call__(self, name: str, df: pl.DataFrame) -> pl.DataFrame:
+        """The rows of `df` that meet table `name`'s contract."""
+        params = {**self.params, reference_param("videos", "video_id"): sorted(self.known_videos)}
+        done = validation.check(self.context, schemas.TABLES[name], df, params, self.run_id, self.now)
+        self.checked.append(done)
+        if name == "videos":
+            self.known_videos |= set(done.kept["video_id"].to_list())
+        return done.kept
+
+
+def commit(plan_: RunPlan, outcomes: list[PoseOutcome], reps: pl.DataFrame, warehouse: Warehouse,
+           settings: Settings, seconds: dict[str, float] | None = None) -> RunSummary:
+    """Validate the run's tables, write what meets the contracts, then the commit marker.
+
+    Order: videos, frames, quarantine, reps, then sets / breakdown / week_over_week over
+    all reps. Rows failing a check go to `quarantined_rows`, every check to `quality`,
+    and the data docs are rebuilt. When a table is unusable only the validation results
+    are committed (staged pose outputs stay for a re-run) and `ContractBroken` is raised.
+    """
+    now = dt.datetime.now(dt.UTC)
+    run_id = plan_.run_id
+    seconds = dict(seconds or {})
+    tables = run_tables(plan_, outcomes, reps, settings, now)
+    start = time.perf_counter()
+    keep = _Validator(warehouse, settings, run_id, now) if settings.validate_tables else None
+    for name in ("videos", "frames", "quarantine", "reps"):
+        tables[name] = keep(name, tables[name]) if keep else tables[name]
+    if tables["reps"].height:
+        all_reps = pl.concat([warehouse.read(schemas.REPS), tables["reps"].select(schemas.REPS.names)],
+                             how="vertical_relaxed")
+        for name, df in zip(("sets", "breakdown", "week_over_week"), stage.summarise(all_reps)):
+            tables[name] = keep(name, df) if keep else df
+    checked = keep.checked if keep else []
+    broken = [c for c in checked if c.unusable]
+    if keep:
+        seconds["validate"] = time.perf_counter() - start
+    if checked:  # one file per table and run
+        warehouse.write_part(schemas.QUALITY, schemas.to_arrow(
+            schemas.QUALITY, pl.concat([c.quality for c in checked])), run_id)
+        warehouse.write_part(schemas.QUARANTINED_ROWS, schemas.to_arrow(
+            schemas.QUARANTINED_ROWS, pl.concat([c.quarantined for c in checked])), run_id)
+    if not broken:
+        for name, df in tables.items():
+            table = schemas.TABLES[name]
             warehouse.write_part(table, schemas.to_arrow(table, df), run_id)
+    ok = _ok(outcomes)
     summary = RunSummary(
         run_id=run_id, videos_new=len(outcomes), videos_ok=len(ok),
         videos_quarantined=len(outcomes) - len(ok), videos_skipped=plan_.skipped,
-        rows_rejected=len(plan_.rejections), frames=frames, reps=reps.height, seconds=dict(seconds or {}),
+        rows_rejected=len(plan_.rejections), frames=tables["frames"].height, reps=tables["reps"].height,
+        rows_quarantined=sum(c.quarantined.height for c in checked),
+        checks_failed=sum(int((~c.quality["success"]).sum()) for c in checked),
+        seconds=seconds,
     )
     warehouse.commit(run_id, asdict(summary))
+    if keep:
+        keep.context.build_docs()
+    if broken:
+        lines = [line for c in broken for line in c.failures()]
+        raise validation.ContractBroken("unusable table(s), nothing but validation results committed: "
+                                        + "; ".join(lines))
     for table in (schemas.SETS, schemas.BREAKDOWN, schemas.WEEK_OVER_WEEK):
         warehouse.drop_old_snapshots(table)
     for o in ok:

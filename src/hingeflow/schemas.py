@@ -1,12 +1,14 @@
-"""Table contracts: the one place where warehouse columns, types and units live.
+"""Table contracts: the one place where warehouse columns, types, units and rules live.
 
 Writers build their Arrow tables through :func:`to_arrow`, so a writer cannot
-drift from the contract: a missing column or an extra one is an error.
+drift from the contract: a missing column or an extra one is an error. The same
+declarations give the Great Expectations suites (`hingeflow.expectations`) and
+the analysts' schema document (`data_contracts/SCHEMA.md`, `hingeflow.schema_doc`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 import polars as pl
@@ -14,15 +16,54 @@ import polars as pl
 from hingeflow.analytics.faults import FAULTS
 from hingeflow.analytics.metrics import METRIC_COLUMNS
 from hingeflow.landmarks import LANDMARKS
+from hingeflow.manifest import ATHLETE_ID
+from hingeflow.settings import CAMERA_VIEWS
+
+SHA256 = r"^[0-9a-f]{64}$"
+ISO_WEEK = r"^[0-9]{4}-W[0-9]{2}$"
+EXERCISES_PARAM = "exercises"  # run-time value set: the exercises this deployment is configured for
 
 
 @dataclass(frozen=True)
 class Column:
+    """One column: Arrow type, nullability, unit, and the values it may hold.
+
+    `min_value`/`max_value` bound the values (inclusive; `strict_min` excludes
+    the minimum); `allowed` lists the values of a string column, or of the
+    elements of a list column; `allowed_from` names a run-time value set instead
+    (e.g. the exercises configured for this deployment); `pattern` is a regex
+    every value matches. Nulls are checked only through `nullable`.
+    """
+
     name: str
     type: pa.DataType
     nullable: bool = True
     unit: str = ""
     doc: str = ""
+    min_value: float | None = None
+    max_value: float | None = None
+    strict_min: bool = False
+    allowed: tuple[str, ...] | None = None
+    allowed_from: str | None = None
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
+class Reference:
+    """`column` holds keys of `table`.`target` (e.g. every rep belongs to a known video)."""
+
+    column: str
+    table: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Increasing:
+    """`column` strictly increases with `order_by` within each group of `within` (e.g. t_s per video)."""
+
+    column: str
+    order_by: str
+    within: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -33,6 +74,12 @@ class Table:
     partition_by: str | None = None
     doc: str = ""
     snapshot: bool = False  # rewritten whole by every run that changes it; readers see the newest run's rows
+    references: tuple[Reference, ...] = ()
+    increasing: tuple[Increasing, ...] = ()
+    ordered_pairs: tuple[tuple[str, str], ...] = ()  # (a, b): a >= b on every row where both are set
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
 
     @property
     def schema(self) -> pa.Schema:
@@ -44,8 +91,7 @@ class Table:
 
     def without_partition(self) -> "Table":
         """The same table minus its partition column (which lives in the file path)."""
-        cols = tuple(c for c in self.columns if c.name != self.partition_by)
-        return Table(self.name, cols, self.key, None, self.doc, self.snapshot)
+        return replace(self, columns=tuple(c for c in self.columns if c.name != self.partition_by), partition_by=None)
 
 
 def _landmark_columns() -> tuple[Column, ...]:
@@ -54,7 +100,7 @@ def _landmark_columns() -> tuple[Column, ...]:
         cols += [
             Column(f"{n}_x", pa.float32(), unit="px", doc="upright-frame image x"),
             Column(f"{n}_y", pa.float32(), unit="px", doc="upright-frame image y (down)"),
-            Column(f"{n}_vis", pa.float32(), unit="0-1", doc="MediaPipe visibility"),
+            Column(f"{n}_vis", pa.float32(), unit="0-1", doc="MediaPipe visibility", min_value=0, max_value=1),
             Column(f"{n}_wx", pa.float32(), unit="m", doc="world x, hip-centred"),
             Column(f"{n}_wy", pa.float32(), unit="m", doc="world y, hip-centred"),
             Column(f"{n}_wz", pa.float32(), unit="m", doc="world z, hip-centred"),
@@ -66,14 +112,14 @@ MANIFEST_COLUMNS: tuple[Column, ...] = (
     Column("upload", pa.string(), False, doc="upload folder name inside the inbox"),
     Column("manifest_row", pa.int32(), False, doc="1-based data row in manifest.csv"),
     Column("video", pa.string(), False, doc="path relative to the manifest's folder"),
-    Column("athlete_id", pa.string(), doc="pseudonymous athlete id"),
+    Column("athlete_id", pa.string(), doc="pseudonymous athlete id", pattern=ATHLETE_ID.pattern),
     Column("recorded_on", pa.date32()),
-    Column("week", pa.string(), doc="ISO week of recorded_on, e.g. 2026-W47"),
-    Column("exercise", pa.string()),
-    Column("load_kg", pa.float64(), unit="kg"),
-    Column("set_index", pa.int32()),
-    Column("camera_view", pa.string(), doc="side | front | diagonal"),
-    Column("bodyweight_kg", pa.float64(), unit="kg"),
+    Column("week", pa.string(), doc="ISO week of recorded_on, e.g. 2026-W47", pattern=ISO_WEEK),
+    Column("exercise", pa.string(), allowed_from=EXERCISES_PARAM),
+    Column("load_kg", pa.float64(), unit="kg", min_value=0, max_value=1000),
+    Column("set_index", pa.int32(), min_value=1),
+    Column("camera_view", pa.string(), doc="side | front | diagonal", allowed=CAMERA_VIEWS),
+    Column("bodyweight_kg", pa.float64(), unit="kg", min_value=20, max_value=400),
     Column("gym_id", pa.string()),
     Column("notes", pa.string()),
 )
@@ -84,25 +130,28 @@ VIDEOS = Table(
     partition_by="week",
     doc="One row per distinct video file seen in an upload.",
     columns=(
-        Column("video_id", pa.string(), False, doc="sha256 hex of the file's bytes"),
+        Column("video_id", pa.string(), False, doc="sha256 hex of the file's bytes", pattern=SHA256),
         *MANIFEST_COLUMNS,
-        Column("size_bytes", pa.int64(), unit="bytes"),
-        Column("duration_s", pa.float64(), unit="s"),
-        Column("fps", pa.float64(), unit="frames/s", doc="average frame rate"),
-        Column("frame_count", pa.int64(), doc="frames in the stream (decoded count when pose ran)"),
+        Column("size_bytes", pa.int64(), unit="bytes", min_value=0),
+        Column("duration_s", pa.float64(), unit="s", min_value=0),
+        Column("fps", pa.float64(), unit="frames/s", doc="average frame rate", min_value=0, strict_min=True,
+               max_value=1000),
+        Column("frame_count", pa.int64(), doc="frames in the stream (decoded count when pose ran)", min_value=0),
         Column("vfr", pa.bool_(), doc="variable frame rate detected from frame timestamps"),
-        Column("width", pa.int32(), unit="px", doc="upright (displayed) width"),
-        Column("height", pa.int32(), unit="px", doc="upright (displayed) height"),
-        Column("rotation_deg", pa.int32(), unit="deg", doc="display rotation applied, counter-clockwise"),
+        Column("width", pa.int32(), unit="px", doc="upright (displayed) width", min_value=1),
+        Column("height", pa.int32(), unit="px", doc="upright (displayed) height", min_value=1),
+        Column("rotation_deg", pa.int32(), unit="deg", doc="display rotation applied, counter-clockwise",
+               min_value=-270, max_value=270),
         Column("codec", pa.string()),
-        Column("status", pa.string(), False, doc="ok | quarantined"),
+        Column("status", pa.string(), False, doc="ok | quarantined", allowed=("ok", "quarantined")),
         Column("reason", pa.string(), doc="why quarantined; null when ok"),
         Column("pose_model", pa.string()),
         Column("pose_model_version", pa.string()),
-        Column("analysis_fps", pa.float64(), unit="frames/s"),
-        Column("frames_analysed", pa.int64()),
-        Column("detection_rate", pa.float64(), unit="0-1", doc="analysed frames with a person"),
-        Column("pose_seconds", pa.float64(), unit="s", doc="wall time of the pose stage"),
+        Column("analysis_fps", pa.float64(), unit="frames/s", min_value=0, strict_min=True),
+        Column("frames_analysed", pa.int64(), min_value=0),
+        Column("detection_rate", pa.float64(), unit="0-1", doc="analysed frames with a person",
+               min_value=0, max_value=1),
+        Column("pose_seconds", pa.float64(), unit="s", doc="wall time of the pose stage", min_value=0),
         Column("processed_at", pa.timestamp("us", tz="UTC"), False),
     ),
 )
@@ -113,22 +162,28 @@ FRAMES = Table(
     partition_by="week",
     doc="One row per analysed frame; frames without a person have null landmarks.",
     columns=(
-        Column("video_id", pa.string(), False),
-        Column("week", pa.string(), False, doc="ISO week of the video's recorded_on (partition)"),
-        Column("frame_idx", pa.int32(), False, doc="index of the frame in decode order"),
-        Column("t_s", pa.float64(), False, unit="s", doc="presentation time from the frame's pts"),
+        Column("video_id", pa.string(), False, pattern=SHA256),
+        Column("week", pa.string(), False, doc="ISO week of the video's recorded_on (partition)", pattern=ISO_WEEK),
+        Column("frame_idx", pa.int32(), False, doc="index of the frame in decode order", min_value=0),
+        Column("t_s", pa.float64(), False, unit="s", doc="presentation time from the frame's pts", min_value=0),
         Column("person", pa.bool_(), False, doc="MediaPipe found a person"),
         *_landmark_columns(),
-        Column("facing", pa.int8(), doc="+1 athlete faces image right, -1 left"),
-        Column("near_side", pa.string(), doc="left | right: side with higher visibility"),
-        Column("trunk_angle_deg", pa.float32(), unit="deg", doc="hip->shoulder midpoint line from vertical, + forward"),
-        Column("knee_flexion_deg", pa.float32(), unit="deg", doc="180 - angle(hip, knee, ankle), near side"),
-        Column("hip_flexion_deg", pa.float32(), unit="deg", doc="180 - angle(shoulder, hip, knee), near side"),
+        Column("facing", pa.int8(), doc="+1 athlete faces image right, -1 left", min_value=-1, max_value=1),
+        Column("near_side", pa.string(), doc="left | right: side with higher visibility", allowed=("left", "right")),
+        Column("trunk_angle_deg", pa.float32(), unit="deg", doc="hip->shoulder midpoint line from vertical, + forward",
+               min_value=-180, max_value=180),
+        Column("knee_flexion_deg", pa.float32(), unit="deg", doc="180 - angle(hip, knee, ankle), near side",
+               min_value=0, max_value=180),
+        Column("hip_flexion_deg", pa.float32(), unit="deg", doc="180 - angle(shoulder, hip, knee), near side",
+               min_value=0, max_value=180),
         Column("back_bulge_frac", pa.float32(), unit="fraction of trunk length",
-               doc="max bulge of the mask's back outline beyond its end-to-end line"),
+               doc="max bulge of the mask's back outline beyond its end-to-end line", min_value=-1, max_value=1),
         Column("back_bend_deg", pa.float32(), unit="deg",
-               doc="angle between lower and upper halves of the back outline; 0 = straight"),
+               doc="angle between lower and upper halves of the back outline; 0 = straight",
+               min_value=-180, max_value=180),
     ),
+    references=(Reference("video_id", "videos", "video_id"),),
+    increasing=(Increasing("t_s", "frame_idx", ("video_id",)),),
 )
 
 QUARANTINE = Table(
@@ -141,22 +196,56 @@ QUARANTINE = Table(
         Column("manifest_row", pa.int32(), False, doc="0 when the manifest itself is unusable"),
         Column("video", pa.string()),
         Column("video_id", pa.string(), doc="sha256 when the file could be read"),
-        Column("stage", pa.string(), False, doc="manifest | file | probe | pose"),
+        Column("stage", pa.string(), False, doc="manifest | file | probe | pose",
+               allowed=("manifest", "file", "probe", "pose")),
         Column("reason", pa.string(), False),
         Column("detected_at", pa.timestamp("us", tz="UTC"), False),
     ),
 )
 
 _IDENTITY: tuple[Column, ...] = (
-    Column("athlete_id", pa.string(), False),
-    Column("video_id", pa.string(), False),
+    Column("athlete_id", pa.string(), False, pattern=ATHLETE_ID.pattern),
+    Column("video_id", pa.string(), False, pattern=SHA256),
     Column("recorded_on", pa.date32(), False),
-    Column("week", pa.string(), False, doc="ISO week, e.g. 2026-W47 (partition)"),
-    Column("exercise", pa.string(), False),
-    Column("load_kg", pa.float64(), False, unit="kg"),
-    Column("set_index", pa.int32(), False),
-    Column("camera_view", pa.string(), False),
+    Column("week", pa.string(), False, doc="ISO week, e.g. 2026-W47 (partition)", pattern=ISO_WEEK),
+    Column("exercise", pa.string(), False, allowed_from=EXERCISES_PARAM),
+    Column("load_kg", pa.float64(), False, unit="kg", min_value=0, max_value=1000),
+    Column("set_index", pa.int32(), False, min_value=1),
+    Column("camera_view", pa.string(), False, allowed=CAMERA_VIEWS),
 )
+
+# Per-rep metrics: unit, physiological (or geometric) range, meaning. Definitions in
+# hingeflow.analytics.metrics; ranges are what a human hinge can show, with margin, so a
+# value outside one is a measurement or software fault, not a bad lift.
+METRIC_SPECS: dict[str, tuple[str, float | None, float | None, str]] = {
+    "trunk_angle_bottom_deg": ("deg", -45, 150, "maximum forward lean in the rep"),
+    "trunk_angle_top_deg": ("deg", -90, 120, "trunk angle at lockout; negative = leaning back"),
+    "knee_flexion_bottom_deg": ("deg", 0, 170, "near-side knee flexion at the bottom"),
+    "knee_flexion_top_deg": ("deg", 0, 170, "near-side knee flexion at lockout"),
+    "hip_flexion_bottom_deg": ("deg", 0, 180, "maximum hip flexion in the rep"),
+    "chord_shortening_pct": ("%", -100, 100, "shoulder-hip distance shortening at the bottom vs standing"),
+    "neck_drop_deg": ("deg", -180, 180, "head line vs trunk line at the bottom minus at the start"),
+    "back_bulge_bottom": ("fraction of trunk length", -1, 1, "back outline bulge at the bottom"),
+    "back_bend_bottom_deg": ("deg", -180, 180, "back outline bend at the bottom"),
+    "hip_back_bottom": ("thigh lengths", -5, 5, "hip travel backwards at the bottom"),
+    "hip_down_bottom": ("thigh lengths", -5, 5, "hip travel downwards at the bottom"),
+    "hip_back_vs_down": ("ratio", None, None, "hip_back_bottom / hip_down_bottom"),
+    "wrist_offset_bottom": ("thigh lengths", -5, 5, "wrist ahead of mid-foot at the bottom"),
+    "hips_rise_trunk_progress": ("0-1", -1, 2, "trunk's rise done when the knee is half extended (~0.5 in phase)"),
+    "hip_tilt_bottom_deg": ("deg", -90, 90, "front view: hip-line tilt change at the bottom, + = left hip up"),
+    "eccentric_s": ("s", 0, 60, "start -> bottom"),
+    "concentric_s": ("s", 0, 60, "bottom -> end"),
+    "descent_s": ("s", 0, 60, "5% -> 95% of the depth on the way down"),
+    "depth_bottom": ("trunk-height fraction", -1, 2, "view-independent depth at the bottom"),
+    "valid_frac": ("0-1", 0, 1, "fraction of the rep's frames with a person"),
+    "untracked_frac": ("0-1", 0, 1, "fraction of person frames failing the tracking check"),
+}
+_POSITIVE = ("eccentric_s", "concentric_s", "descent_s")  # durations: > 0
+
+
+def _metric_column(name: str) -> Column:
+    unit, lo, hi, doc = METRIC_SPECS[name]
+    return Column(name, pa.float64(), unit=unit, doc=doc, min_value=lo, max_value=hi, strict_min=name in _POSITIVE)
 
 REPS = Table(
     name="reps",
@@ -165,16 +254,20 @@ REPS = Table(
     doc="One row per repetition; metrics a camera view cannot support are null, with the reason.",
     columns=(
         *_IDENTITY,
-        Column("rep_index", pa.int32(), False, doc="1-based within the video"),
-        Column("t_start_s", pa.float64(), False, unit="s"),
-        Column("t_bottom_s", pa.float64(), False, unit="s"),
-        Column("t_end_s", pa.float64(), False, unit="s"),
-        *(Column(m, pa.float64(), unit="see hingeflow.analytics.metrics") for m in METRIC_COLUMNS),
-        Column("faults", pa.list_(pa.string()), False, doc="fault names from DESIGN.md"),
-        Column("form_score", pa.float64(), False, unit="0-100"),
-        Column("confidence", pa.float64(), False, unit="0-1", doc="valid frames x view x signal quality"),
+        Column("rep_index", pa.int32(), False, doc="1-based within the video", min_value=1),
+        Column("t_start_s", pa.float64(), False, unit="s", min_value=0),
+        Column("t_bottom_s", pa.float64(), False, unit="s", min_value=0),
+        Column("t_end_s", pa.float64(), False, unit="s", min_value=0),
+        *(_metric_column(m) for m in METRIC_COLUMNS),
+        Column("faults", pa.list_(pa.string()), False, doc="fault names from DESIGN.md", allowed=FAULTS),
+        Column("form_score", pa.float64(), False, unit="0-100", min_value=0, max_value=100),
+        Column("confidence", pa.float64(), False, unit="0-1", doc="valid frames x view x signal quality",
+               min_value=0, max_value=1),
         Column("null_reasons", pa.list_(pa.string()), False, doc="'metric: why it is null'"),
     ),
+    references=(Reference("video_id", "videos", "video_id"),),
+    increasing=(Increasing("t_start_s", "rep_index", ("video_id",)),),
+    ordered_pairs=(("t_bottom_s", "t_start_s"), ("t_end_s", "t_bottom_s")),
 )
 
 SETS = Table(
@@ -184,12 +277,16 @@ SETS = Table(
     doc="Per athlete x session x exercise x load: medians and IQR of rep metrics, fault rates.",
     columns=(
         *(c for c in _IDENTITY if c.name in ("athlete_id", "recorded_on", "week", "exercise", "load_kg")),
-        Column("n_sets", pa.int64(), False),
-        Column("n_reps", pa.int64(), False),
-        *(c for m in METRIC_COLUMNS for c in (Column(f"{m}_median", pa.float64()), Column(f"{m}_iqr", pa.float64()))),
-        *(Column(f"{f}_rate", pa.float64(), unit="0-1") for f in FAULTS),
-        Column("form_score_mean", pa.float64(), unit="0-100"),
-        Column("confidence_mean", pa.float64(), unit="0-1"),
+        Column("n_sets", pa.int64(), False, min_value=1),
+        Column("n_reps", pa.int64(), False, min_value=1),
+        *(c for m in METRIC_COLUMNS for c in (
+            Column(f"{m}_median", pa.float64(), unit=METRIC_SPECS[m][0], doc=f"median of {m}",
+                   min_value=METRIC_SPECS[m][1], max_value=METRIC_SPECS[m][2]),
+            Column(f"{m}_iqr", pa.float64(), unit=METRIC_SPECS[m][0], doc=f"interquartile range of {m}", min_value=0))),
+        *(Column(f"{f}_rate", pa.float64(), unit="0-1", doc=f"share of the reps with {f}", min_value=0, max_value=1)
+          for f in FAULTS),
+        Column("form_score_mean", pa.float64(), unit="0-100", min_value=0, max_value=100),
+        Column("confidence_mean", pa.float64(), unit="0-1", min_value=0, max_value=1),
     ),
 )
 
@@ -203,7 +300,8 @@ BREAKDOWN = Table(
         Column("exercise", pa.string(), False),
         Column("baseline_loads_kg", pa.list_(pa.float64()), False, unit="kg"),
         Column("loads_kg", pa.list_(pa.float64()), False, unit="kg"),
-        Column("breakdown_load_kg", pa.float64(), unit="kg", doc="null: no change beyond noise"),
+        Column("breakdown_load_kg", pa.float64(), unit="kg", doc="null: no change beyond noise",
+               min_value=0, max_value=1000),
         Column("changed_metrics", pa.list_(pa.string()), False),
         Column("what_changed", pa.string(), False),
     ),
@@ -225,11 +323,49 @@ WEEK_OVER_WEEK = Table(
         Column("prev_value", pa.float64()),
         Column("change", pa.float64(), doc="value - prev_value, in the metric's unit"),
         Column("noise", pa.float64(), doc="measurement noise the change must exceed"),
-        Column("verdict", pa.string(), False, doc="better | worse | within noise"),
+        Column("verdict", pa.string(), False, doc="better | worse | within noise",
+               allowed=("better", "worse", "within noise")),
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (VIDEOS, FRAMES, QUARANTINE, REPS, SETS, BREAKDOWN, WEEK_OVER_WEEK)}
+QUALITY = Table(
+    name="quality",
+    key=("run_id", "table", "check"),
+    doc="Validation results: one row per run, table and expectation (Great Expectations, data_contracts/gx).",
+    columns=(
+        Column("run_id", pa.string(), False),
+        Column("validated_at", pa.timestamp("us", tz="UTC"), False),
+        Column("table", pa.string(), False, doc="the table validated"),
+        Column("check", pa.string(), False, doc="'<column or table>: <expectation>', unique within the table's suite"),
+        Column("expectation", pa.string(), False, doc="Great Expectations expectation type"),
+        Column("column", pa.string(), doc="the column checked; null for table-level checks"),
+        Column("success", pa.bool_(), False),
+        Column("scope", pa.string(), False, doc="rows: failing rows are quarantined | table: the table is unusable",
+               allowed=("rows", "table")),
+        Column("element_count", pa.int64(), doc="rows validated", min_value=0),
+        Column("unexpected_count", pa.int64(), doc="rows failing the check", min_value=0),
+        Column("offending_keys", pa.list_(pa.string()), False, doc="keys of up to 20 failing rows, 'col=value, ...'"),
+        Column("error", pa.string(), doc="why the check could not run (e.g. its column is missing)"),
+    ),
+)
+
+QUARANTINED_ROWS = Table(
+    name="quarantined_rows",
+    key=("run_id", "table", "row_key"),
+    doc="Rows that broke their table's contract, kept out of the analysts' tables, with the failed checks.",
+    columns=(
+        Column("run_id", pa.string(), False),
+        Column("table", pa.string(), False),
+        Column("row_key", pa.string(), False, doc="the row's key, 'col=value, ...'"),
+        Column("checks", pa.list_(pa.string()), False, doc="the checks the row failed"),
+        Column("row_json", pa.string(), False, doc="the row as JSON"),
+        Column("quarantined_at", pa.timestamp("us", tz="UTC"), False),
+    ),
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (VIDEOS, FRAMES, QUARANTINE, REPS, SETS, BREAKDOWN, WEEK_OVER_WEEK,
+                                                  QUALITY, QUARANTINED_ROWS)}
+VALIDATED: tuple[str, ...] = ("videos", "frames", "quarantine", "reps", "sets", "breakdown", "week_over_week")
 
 
 def to_arrow(table: Table, data: pl.DataFrame | list[dict]) -> pa.Table:

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     model_complexity: int = Field(1, ge=0, le=2)
     min_detection_rate: float = Field(0.05, ge=0, le=1, description="below this a video is quarantined as 'no person'")
     extra_exercises: tuple[str, ...] = ()
+    validate_tables: bool = Field(True, description="check every table against its contract (Great Expectations)")
 
     @property
     def exercises(self) -> tuple[str, ...]:
