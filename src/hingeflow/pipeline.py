@@ -164,7 +164,7 @@ def analyse(outcomes: list[PoseOutcome], warehouse: Warehouse, settings: Setting
 
 def commit(plan_: RunPlan, outcomes: list[PoseOutcome], reps: pl.DataFrame, warehouse: Warehouse,
            settings: Settings, seconds: dict[str, float] | None = None) -> RunSummary:
-    """Write a run's tables (frames, videos, quarantine, reps, sets, breakdown), then its commit marker."""
+    """Stage a run's tables (frames, videos, quarantine, reps, sets, breakdown), commit and publish them."""
     now = dt.datetime.now(dt.UTC)
     run_id = plan_.run_id
     ok = _ok(outcomes)
@@ -172,26 +172,23 @@ def commit(plan_: RunPlan, outcomes: list[PoseOutcome], reps: pl.DataFrame, ware
     frames = 0
     if ok:
         staged = _staged_frames(ok).with_columns(pl.col("video_id").replace_strict(week_of).alias("week"))
-        staged = staged.sort("video_id", "frame_idx")
         frames = staged.height
         warehouse.write_part(schemas.FRAMES, schemas.to_arrow(schemas.FRAMES, staged), run_id)
     videos = [video_row(o, settings, now) for o in outcomes]
     warehouse.write_part(schemas.VIDEOS, schemas.to_arrow(schemas.VIDEOS, videos), run_id)
     warehouse.write_part(schemas.QUARANTINE, schemas.to_arrow(schemas.QUARANTINE, quarantine_rows(plan_, outcomes, now)), run_id)
+    snapshots = (schemas.SETS, schemas.BREAKDOWN, schemas.WEEK_OVER_WEEK) if reps.height else ()
     if reps.height:
         warehouse.write_part(schemas.REPS, schemas.to_arrow(schemas.REPS, reps), run_id)
         all_reps = pl.concat([warehouse.read(schemas.REPS), reps.select(schemas.REPS.names)], how="vertical_relaxed")
-        summaries = zip((schemas.SETS, schemas.BREAKDOWN, schemas.WEEK_OVER_WEEK), stage.summarise(all_reps))
-        for table, df in summaries:
+        for table, df in zip(snapshots, stage.summarise(all_reps)):
             warehouse.write_part(table, schemas.to_arrow(table, df), run_id)
     summary = RunSummary(
         run_id=run_id, videos_new=len(outcomes), videos_ok=len(ok),
         videos_quarantined=len(outcomes) - len(ok), videos_skipped=plan_.skipped,
         rows_rejected=len(plan_.rejections), frames=frames, reps=reps.height, seconds=dict(seconds or {}),
     )
-    warehouse.commit(run_id, asdict(summary))
-    for table in (schemas.SETS, schemas.BREAKDOWN, schemas.WEEK_OVER_WEEK):
-        warehouse.drop_old_snapshots(table)
+    warehouse.commit(run_id, asdict(summary), replaces=snapshots)
     for o in ok:
         o.staged.unlink(missing_ok=True)
     return summary

@@ -6,7 +6,7 @@ drift from the contract: a missing column or an extra one is an error.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 import polars as pl
@@ -33,6 +33,7 @@ class Table:
     partition_by: str | None = None
     doc: str = ""
     snapshot: bool = False  # rewritten whole by every run that changes it; readers see the newest run's rows
+    sort_by: tuple[str, ...] = ()  # row order inside each file (for min/max pruning); empty: the key order
 
     @property
     def schema(self) -> pa.Schema:
@@ -45,7 +46,12 @@ class Table:
     def without_partition(self) -> "Table":
         """The same table minus its partition column (which lives in the file path)."""
         cols = tuple(c for c in self.columns if c.name != self.partition_by)
-        return Table(self.name, cols, self.key, None, self.doc, self.snapshot)
+        return replace(self, columns=cols, partition_by=None)
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        """Columns each file is sorted by, minus the partition column (constant within a file)."""
+        return tuple(c for c in (self.sort_by or self.key) if c != self.partition_by)
 
 
 def _landmark_columns() -> tuple[Column, ...]:
@@ -80,6 +86,7 @@ MANIFEST_COLUMNS: tuple[Column, ...] = (
 
 VIDEOS = Table(
     name="videos",
+    sort_by=("athlete_id", "recorded_on", "video_id"),
     key=("video_id",),
     partition_by="week",
     doc="One row per distinct video file seen in an upload.",
@@ -160,6 +167,7 @@ _IDENTITY: tuple[Column, ...] = (
 
 REPS = Table(
     name="reps",
+    sort_by=("athlete_id", "recorded_on", "video_id", "rep_index"),
     key=("video_id", "rep_index"),
     partition_by="week",
     doc="One row per repetition; metrics a camera view cannot support are null, with the reason.",
@@ -179,6 +187,7 @@ REPS = Table(
 
 SETS = Table(
     name="sets",
+    sort_by=("athlete_id", "exercise", "recorded_on", "load_kg"),
     key=("athlete_id", "recorded_on", "exercise", "load_kg"),
     snapshot=True,
     doc="Per athlete x session x exercise x load: medians and IQR of rep metrics, fault rates.",
