@@ -33,7 +33,8 @@ def run_once(inbox: Path, warehouse: Path, validate: bool) -> tuple[float, dict]
                    check=True, env=env, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - start
     marker = sorted((warehouse / "_runs").glob("*.json"))[-1]
-    return seconds, json.loads(marker.read_text())
+    body = json.loads(marker.read_text())
+    return seconds, body.get("summary", body)
 
 
 def main() -> None:

@@ -187,6 +187,12 @@ def test_a_run_quarantines_bad_rows_and_keeps_the_rest(run, tmp_path):
     assert fails["check"].to_list() == ["reps.form_score: between"]
     assert fails["offending_keys"].to_list() == [[f"video_id={key['video_id']}, rep_index={key['rep_index']}"]]
     assert wh.read(schemas.VIDEOS).height == 4  # the other tables are written
+    import duckdb
+
+    for name in ("quarantined_rows", "quality"):  # analysts' raw globs read the same rows
+        glob = f"{wh.root}/{name}/**/*.parquet"
+        (raw,), = duckdb.sql(f"SELECT count(*) FROM read_parquet('{glob}', hive_partitioning = true)").fetchall()
+        assert raw == pl.scan_parquet(glob).select(pl.len()).collect().item() == wh.read(schemas.TABLES[name]).height
 
 
 def test_an_unusable_table_fails_the_run_and_commits_only_the_results(run, tmp_path):

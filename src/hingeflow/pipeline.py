@@ -176,8 +176,7 @@ def run_tables(plan_: RunPlan, outcomes: list[PoseOutcome], reps: pl.DataFrame,
     week_of = {o.candidate.video_id: o.candidate.row.week for o in ok}
     frames = pl.from_arrow(schemas.FRAMES.schema.empty_table())
     if ok:
-        frames = (_staged_frames(ok).with_columns(pl.col("video_id").replace_strict(week_of).alias("week"))
-                  .sort("video_id", "frame_idx"))
+        frames = _staged_frames(ok).with_columns(pl.col("video_id").replace_strict(week_of).alias("week"))
     videos = pl.from_arrow(schemas.to_arrow(schemas.VIDEOS, [video_row(o, settings, now) for o in outcomes]))
     quarantine = pl.from_arrow(schemas.to_arrow(schemas.QUARANTINE, quarantine_rows(plan_, outcomes, now)))
     return {"videos": videos, "frames": frames, "quarantine": quarantine,
@@ -257,15 +256,15 @@ def commit(plan_: RunPlan, outcomes: list[PoseOutcome], reps: pl.DataFrame, ware
         checks_failed=sum(int((~c.quality["success"]).sum()) for c in checked),
         seconds=seconds,
     )
-    warehouse.commit(run_id, asdict(summary))
+    snapshots = () if broken else tuple(schemas.TABLES[n] for n in ("sets", "breakdown", "week_over_week")
+                                        if n in tables)
+    warehouse.commit(run_id, asdict(summary), replaces=snapshots)
     if keep:
         keep.context.build_docs()
     if broken:
         lines = [line for c in broken for line in c.failures()]
         raise validation.ContractBroken("unusable table(s), nothing but validation results committed: "
                                         + "; ".join(lines))
-    for table in (schemas.SETS, schemas.BREAKDOWN, schemas.WEEK_OVER_WEEK):
-        warehouse.drop_old_snapshots(table)
     for o in ok:
         o.staged.unlink(missing_ok=True)
     return summary

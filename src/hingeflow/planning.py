@@ -27,7 +27,7 @@ class RunPlan:
 
 def plan(inbox: Path, warehouse: Warehouse, settings: Settings) -> RunPlan:
     """Scan the inbox and keep what the warehouse has not seen (by content hash / manifest row)."""
-    warehouse.discard_uncommitted(TABLES)
+    warehouse.recover(TABLES)  # finish a run that died while publishing, drop what dead runs left
     scan = scan_inbox(inbox, settings.exercises)
     known = set(warehouse.read(schemas.VIDEOS, ["video_id"])["video_id"].to_list())
     q = warehouse.read(schemas.QUARANTINE, ["upload", "manifest_row", "reason"])

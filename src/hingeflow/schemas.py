@@ -74,6 +74,7 @@ class Table:
     partition_by: str | None = None
     doc: str = ""
     snapshot: bool = False  # rewritten whole by every run that changes it; readers see the newest run's rows
+    sort_by: tuple[str, ...] = ()  # row order inside each file (for min/max pruning); empty: the key order
     references: tuple[Reference, ...] = ()
     increasing: tuple[Increasing, ...] = ()
     ordered_pairs: tuple[tuple[str, str], ...] = ()  # (a, b): a >= b on every row where both are set
@@ -92,6 +93,11 @@ class Table:
     def without_partition(self) -> "Table":
         """The same table minus its partition column (which lives in the file path)."""
         return replace(self, columns=tuple(c for c in self.columns if c.name != self.partition_by), partition_by=None)
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        """Columns each file is sorted by, minus the partition column (constant within a file)."""
+        return tuple(c for c in (self.sort_by or self.key) if c != self.partition_by)
 
 
 def _landmark_columns() -> tuple[Column, ...]:
@@ -126,6 +132,7 @@ MANIFEST_COLUMNS: tuple[Column, ...] = (
 
 VIDEOS = Table(
     name="videos",
+    sort_by=("athlete_id", "recorded_on", "video_id"),
     key=("video_id",),
     partition_by="week",
     doc="One row per distinct video file seen in an upload.",
@@ -249,6 +256,7 @@ def _metric_column(name: str) -> Column:
 
 REPS = Table(
     name="reps",
+    sort_by=("athlete_id", "recorded_on", "video_id", "rep_index"),
     key=("video_id", "rep_index"),
     partition_by="week",
     doc="One row per repetition; metrics a camera view cannot support are null, with the reason.",
@@ -272,6 +280,7 @@ REPS = Table(
 
 SETS = Table(
     name="sets",
+    sort_by=("athlete_id", "exercise", "recorded_on", "load_kg"),
     key=("athlete_id", "recorded_on", "exercise", "load_kg"),
     snapshot=True,
     doc="Per athlete x session x exercise x load: medians and IQR of rep metrics, fault rates.",
