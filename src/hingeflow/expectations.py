@@ -154,6 +154,11 @@ def key_text(key: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in key.items())
 
 
+def no_rejected_rows() -> pl.DataFrame:
+    """An empty frame of quarantined rows, as `split_rows` returns them."""
+    return pl.DataFrame(schema={"row_key": pl.String, "checks": pl.List(pl.String), "row_json": pl.String})
+
+
 def split_rows(table: Table, df: pl.DataFrame, results: list[CheckResult]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(rows kept, rows quarantined with the checks they failed: columns row_key, checks, row_json).
 
@@ -162,7 +167,7 @@ def split_rows(table: Table, df: pl.DataFrame, results: list[CheckResult]) -> tu
     """
     failed = [(r.check.name, o) for r in results if not r.success and r.check.scope == "rows" for o in r.offending]
     key = list(table.key)
-    empty = pl.DataFrame(schema={"row_key": pl.String, "checks": pl.List(pl.String), "row_json": pl.String})
+    empty = no_rejected_rows()
     if not failed or not all(k in df.columns for k in key):
         return df, empty
     bad = (pl.DataFrame([{**{k: o.get(k) for k in key}, "_check": name} for name, o in failed],

@@ -18,8 +18,6 @@ from pathlib import Path
 import polars as pl
 
 from hingeflow import schemas, validation
-from hingeflow.expectations import reference_param
-from hingeflow.schemas import EXERCISES_PARAM
 from hingeflow.analytics import stage
 from hingeflow.inbox import Candidate
 from hingeflow.isolation import IsolatedError, run_isolated
@@ -198,13 +196,12 @@ class _Validator:
 
         self.context = open_for_warehouse(warehouse.root)
         self.known_videos = set(warehouse.read(schemas.VIDEOS, ["video_id"])["video_id"].to_list())
-        self.params = {EXERCISES_PARAM: list(settings.exercises)}
-        self.run_id, self.now = run_id, now
+        self.settings, self.run_id, self.now = settings, run_id, now
         self.checked: list[validation.Checked] = []
 
     def __call__(self, name: str, df: pl.DataFrame) -> pl.DataFrame:
         """The rows of `df` that meet table `name`'s contract."""
-        params = {**self.params, reference_param("videos", "video_id"): sorted(self.known_videos)}
+        params = validation.parameters(self.settings, list(self.known_videos))
         done = validation.check(self.context, schemas.TABLES[name], df, params, self.run_id, self.now)
         self.checked.append(done)
         if name == "videos":

@@ -79,9 +79,6 @@ class Table:
     increasing: tuple[Increasing, ...] = ()
     ordered_pairs: tuple[tuple[str, str], ...] = ()  # (a, b): a >= b on every row where both are set
 
-    def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name)
-
     @property
     def schema(self) -> pa.Schema:
         return pa.schema([pa.field(c.name, c.type, c.nullable) for c in self.columns])

@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from hingeflow import schemas
-from hingeflow.expectations import CheckResult, offending_keys, reference_param, split_rows
+from hingeflow.expectations import CheckResult, no_rejected_rows, offending_keys, reference_param, split_rows
 from hingeflow.schemas import EXERCISES_PARAM
 from hingeflow.settings import Settings
 from hingeflow.warehouse import Warehouse, new_run_id
@@ -46,6 +46,11 @@ class Checked:
                 for r in bad.iter_rows(named=True)]
 
 
+def parameters(settings: Settings, video_ids: list[str]) -> dict[str, list]:
+    """The run-time value sets the suites refer to: configured exercises, known video ids."""
+    return {EXERCISES_PARAM: list(settings.exercises), reference_param("videos", "video_id"): sorted(video_ids)}
+
+
 def quality_rows(table: schemas.Table, results: list[CheckResult], run_id: str, now: dt.datetime) -> pl.DataFrame:
     """`quality` rows of one table's check results."""
     rows = [{"run_id": run_id, "validated_at": now, "table": table.name, "check": r.check.name,
@@ -61,7 +66,7 @@ def settle(table: schemas.Table, df: pl.DataFrame, results: list[CheckResult], r
     quality = quality_rows(table, results, run_id, now)
     unusable = any(not r.success and r.check.scope == "table" for r in results)
     if unusable:
-        kept, rejected = df.clear(), split_rows(table, df.clear(), [])[1]
+        kept, rejected = df.clear(), no_rejected_rows()
     else:
         kept, rejected = split_rows(table, df, results)
         unusable = df.height > 0 and kept.height == 0
@@ -91,8 +96,7 @@ def validate_warehouse(warehouse: Warehouse, settings: Settings) -> WarehouseRep
     context = open_for_warehouse(warehouse.root)
     run_id, now = new_run_id(), dt.datetime.now(dt.UTC)
     videos = warehouse.read(schemas.VIDEOS)
-    params = {EXERCISES_PARAM: list(settings.exercises),
-              reference_param("videos", "video_id"): videos["video_id"].to_list()}
+    params = parameters(settings, videos["video_id"].to_list())
     lines, failures, quality = [], [], []
     for name in schemas.VALIDATED:
         table = schemas.TABLES[name]
