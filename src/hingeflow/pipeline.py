@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from hingeflow import schemas
+from hingeflow import quality_gate, schemas
 from hingeflow.analytics import stage
 from hingeflow.inbox import Candidate
 from hingeflow.isolation import IsolatedError, run_isolated
@@ -152,14 +152,26 @@ def _staged_frames(ok: list[PoseOutcome]) -> pl.DataFrame:
     return pl.concat([pl.read_parquet(o.staged) for o in ok], how="vertical")
 
 
+def _with_gate(rows: list[dict], gate: pl.DataFrame) -> list[dict]:
+    """`videos` rows with the gate's columns (null for videos without a verdict)."""
+    by_id = {g["video_id"]: g for g in gate.iter_rows(named=True)}
+    empty = dict.fromkeys(quality_gate.GATE_COLUMNS)
+    return [{**row, **{k: by_id.get(row["video_id"], empty)[k] for k in quality_gate.GATE_COLUMNS}} for row in rows]
+
+
 def analyse(outcomes: list[PoseOutcome], warehouse: Warehouse, settings: Settings) -> pl.DataFrame:
-    """Reps (metrics, faults, scores) of this run's new videos; baselines include stored reps."""
+    """Reps (metrics, faults, scores) of this run's new videos; baselines include stored reps.
+
+    Reps of videos the quality gate flags get their confidence capped and the gate's reasons.
+    """
     ok = _ok(outcomes)
     if not ok:
         return pl.from_arrow(schemas.REPS.schema.empty_table())
     now = dt.datetime.now(dt.UTC)
     videos = pl.DataFrame([video_row(o, settings, now) for o in ok], infer_schema_length=None)
-    return stage.analyse(_staged_frames(ok), videos, warehouse.read(schemas.REPS))
+    frames = _staged_frames(ok)
+    reps = stage.analyse(frames, videos, warehouse.read(schemas.REPS))
+    return quality_gate.apply_to_reps(reps, quality_gate.gate_table(frames, videos))
 
 
 def commit(plan_: RunPlan, outcomes: list[PoseOutcome], reps: pl.DataFrame, warehouse: Warehouse,
@@ -170,13 +182,16 @@ def commit(plan_: RunPlan, outcomes: list[PoseOutcome], reps: pl.DataFrame, ware
     ok = _ok(outcomes)
     week_of = {o.candidate.video_id: o.candidate.row.week for o in ok}
     frames = 0
+    videos = [video_row(o, settings, now) for o in outcomes]
+    gate = pl.DataFrame()
     if ok:
-        staged = _staged_frames(ok).with_columns(pl.col("video_id").replace_strict(week_of).alias("week"))
+        staged = _staged_frames(ok)
+        gate = quality_gate.gate_table(staged, pl.DataFrame(videos, infer_schema_length=None))
+        staged = staged.with_columns(pl.col("video_id").replace_strict(week_of).alias("week"))
         staged = staged.sort("video_id", "frame_idx")
         frames = staged.height
         warehouse.write_part(schemas.FRAMES, schemas.to_arrow(schemas.FRAMES, staged), run_id)
-    videos = [video_row(o, settings, now) for o in outcomes]
-    warehouse.write_part(schemas.VIDEOS, schemas.to_arrow(schemas.VIDEOS, videos), run_id)
+    warehouse.write_part(schemas.VIDEOS, schemas.to_arrow(schemas.VIDEOS, _with_gate(videos, gate)), run_id)
     warehouse.write_part(schemas.QUARANTINE, schemas.to_arrow(schemas.QUARANTINE, quarantine_rows(plan_, outcomes, now)), run_id)
     if reps.height:
         warehouse.write_part(schemas.REPS, schemas.to_arrow(schemas.REPS, reps), run_id)

@@ -103,6 +103,19 @@ VIDEOS = Table(
         Column("frames_analysed", pa.int64()),
         Column("detection_rate", pa.float64(), unit="0-1", doc="analysed frames with a person"),
         Column("pose_seconds", pa.float64(), unit="s", doc="wall time of the pose stage"),
+        Column("gate", pa.string(), doc="quality gate: pass | flagged; null when quarantined"),
+        Column("gate_reasons", pa.list_(pa.string()), doc="why the gate flagged the video (empty when it passed)"),
+        Column("person_frac", pa.float64(), unit="0-1", doc="analysed frames with a person"),
+        Column("sagittal_vis_mean", pa.float64(), unit="0-1",
+               doc="mean visibility of the nearer side's shoulder, hip, knee, ankle"),
+        Column("person_height_frac", pa.float64(), unit="fraction of image height",
+               doc="median height of the landmark box"),
+        Column("side_on_ratio", pa.float64(), unit="fraction of trunk length",
+               doc="median left-right spread of hips and shoulders; ~0 side-on, large front-on"),
+        Column("lr_swap_rate", pa.float64(), unit="per person frame", doc="left/right leg label flips"),
+        Column("other_person_frac", pa.float64(), unit="0-1", doc="sampled frames showing a second person"),
+        Column("lead_no_person_s", pa.float64(), unit="s", doc="time before the first frame with a person"),
+        Column("tail_no_person_s", pa.float64(), unit="s", doc="time after the last frame with a person"),
         Column("processed_at", pa.timestamp("us", tz="UTC"), False),
     ),
 )
@@ -128,6 +141,8 @@ FRAMES = Table(
                doc="max bulge of the mask's back outline beyond its end-to-end line"),
         Column("back_bend_deg", pa.float32(), unit="deg",
                doc="angle between lower and upper halves of the back outline; 0 = straight"),
+        Column("other_person", pa.bool_(),
+               doc="a second person seen outside the tracked one (sampled about 1/s; null on other frames)"),
     ),
 )
 
@@ -174,6 +189,8 @@ REPS = Table(
         Column("form_score", pa.float64(), False, unit="0-100"),
         Column("confidence", pa.float64(), False, unit="0-1", doc="valid frames x view x signal quality"),
         Column("null_reasons", pa.list_(pa.string()), False, doc="'metric: why it is null'"),
+        Column("gate_reasons", pa.list_(pa.string()), False,
+               doc="why the video's quality gate flagged it (confidence capped); empty when it passed"),
     ),
 )
 
