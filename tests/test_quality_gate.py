@@ -164,6 +164,21 @@ def test_flagged_videos_reps_get_capped_confidence_and_reasons_passing_reps_unch
     assert out.columns == [*reps.columns, "gate_reasons"]
 
 
+def test_second_person_search_blanks_the_tracked_person_and_tiles_the_long_side():
+    from hingeflow.pose import _blank_tracked, _tiles
+
+    rgb = np.zeros((100, 200, 3), np.uint8)
+    rgb[:, 100:] = 200  # right half bright: frame mean 100
+    xy = np.full((33, 2), np.nan)
+    xy[0], xy[1] = (0.6, 0.3), (0.7, 0.8)  # box x 0.6-0.7, y 0.3-0.8 -> grown by 0.05, 0.1 above
+    out = _blank_tracked(rgb, xy)
+    assert (out[20:85, 110:150] == 100).all()  # the tracked person is painted over
+    assert (out[:15, 110:150] == 200).all() and (out[90:, :] == rgb[90:, :]).all()  # the rest is left alone
+    assert (_blank_tracked(rgb, np.full((33, 2), np.nan)) == rgb).all()  # no tracked person: unchanged
+    assert [t.shape for t in _tiles(rgb)] == [(100, 120, 3), (100, 120, 3)]
+    assert [t.shape for t in _tiles(np.zeros((200, 100, 3), np.uint8))] == [(120, 100, 3), (120, 100, 3)]
+
+
 def test_contract_columns_exist():
     assert set(qg.GATE_COLUMNS) <= set(schemas.VIDEOS.names)
     assert "gate_reasons" in schemas.REPS.names and "other_person" in schemas.FRAMES.names

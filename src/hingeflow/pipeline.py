@@ -125,6 +125,7 @@ def video_row(o: PoseOutcome, settings: Settings, now: dt.datetime) -> dict:
         "frames_analysed": s.frames_analysed if s else None,
         "detection_rate": s.detection_rate if s else None,
         "pose_seconds": s.seconds if s else None,
+        **dict.fromkeys(quality_gate.GATE_COLUMNS),  # filled in from the frames by the commit stage
         "processed_at": now,
     }
 
@@ -153,10 +154,9 @@ def _staged_frames(ok: list[PoseOutcome]) -> pl.DataFrame:
 
 
 def _with_gate(rows: list[dict], gate: pl.DataFrame) -> list[dict]:
-    """`videos` rows with the gate's columns (null for videos without a verdict)."""
-    by_id = {g["video_id"]: g for g in gate.iter_rows(named=True)}
-    empty = dict.fromkeys(quality_gate.GATE_COLUMNS)
-    return [{**row, **{k: by_id.get(row["video_id"], empty)[k] for k in quality_gate.GATE_COLUMNS}} for row in rows]
+    """`videos` rows with the gate's verdict and measures where the gate judged the video."""
+    by_id = {g.pop("video_id"): g for g in gate.iter_rows(named=True)}
+    return [{**row, **by_id.get(row["video_id"], {})} for row in rows]
 
 
 def analyse(outcomes: list[PoseOutcome], warehouse: Warehouse, settings: Settings) -> pl.DataFrame:

@@ -8,6 +8,7 @@ writes the rows atomically. Frames without a person are kept as rows with nulls.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,10 +132,11 @@ def run_pose(path: str, width: int, height: int, options: PoseOptions) -> _Buffe
     """Decode and run MediaPipe; width/height are the upright original size in pixels."""
     buf = _Buffers([], [], [], [], [], [], [])
     size = np.array([width, height], dtype=np.float64)
-    sample = options.other_person_every_s > 0
     next_sample_t = 0.0
-    finder = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=options.model_complexity) if sample else None
-    with mp.solutions.pose.Pose(
+    search = options.other_person_every_s > 0
+    finder_ctx = (mp.solutions.pose.Pose(static_image_mode=True, model_complexity=options.model_complexity)
+                  if search else contextlib.nullcontext())
+    with finder_ctx as finder, mp.solutions.pose.Pose(
         static_image_mode=False,
         model_complexity=options.model_complexity,
         enable_segmentation=options.segmentation,
@@ -154,8 +156,6 @@ def run_pose(path: str, width: int, height: int, options: PoseOptions) -> _Buffe
                 other = _other_person(finder, frame.rgb, xy / size)
                 next_sample_t = frame.t_s + options.other_person_every_s
             buf.other.append(other)
-    if finder is not None:
-        finder.close()
     return buf
 
 

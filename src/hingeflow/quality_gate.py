@@ -52,10 +52,12 @@ GATE_COLUMNS: tuple[str, ...] = (
 
 
 def _vis_mean(side: str) -> pl.Expr:
+    """Mean visibility (0-1) of one side's shoulder, hip, knee and ankle in a frame."""
     return pl.mean_horizontal([pl.col(f"{side}_{j}_vis") for j in SAGITTAL_JOINTS])
 
 
 def _mid(a: str, b: str, axis: str) -> pl.Expr:
+    """Midpoint of landmarks `a` and `b` along `axis` (x or y), in pixels."""
     return (pl.col(f"{a}_{axis}") + pl.col(f"{b}_{axis}")) / 2
 
 
@@ -111,14 +113,17 @@ def measure(frames: pl.DataFrame) -> pl.DataFrame:
 
 
 def _reason(condition: pl.Expr, text: pl.Expr) -> pl.Expr:
+    """`text` where `condition` holds, else null."""
     return pl.when(condition).then(text).otherwise(None)
 
 
 def _fmt(expr: pl.Expr, digits: int = 0) -> pl.Expr:
+    """A number as text, rounded to `digits`."""
     return expr.round(digits).cast(pl.String)
 
 
 def _pct(expr: pl.Expr) -> pl.Expr:
+    """A 0-1 share as whole-percent text, e.g. "35%"."""
     return (expr * 100).round(0).cast(pl.Int64).cast(pl.String) + "%"
 
 
