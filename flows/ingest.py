@@ -1,7 +1,10 @@
-"""Ingest flow: discover -> probe -> pose (mapped over videos) -> analyse -> validate + commit.
+"""Ingest flow: plan -> probe + pose (mapped over videos) -> validate -> analyse -> validate -> commit.
 
 Runs on Prefect's ephemeral API by default (no server to start). Tasks pass
 paths, ids and small records; decoding and pose happen in child processes.
+Each validation task checks one stage's tables against `data_contracts/` and
+stages the rows that meet them; the analysis reads only those rows, and
+`commit` makes the run visible to readers at once.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ from hingeflow.warehouse import Warehouse
 plan_task = task(pipeline.plan, name="plan", cache_policy=NO_CACHE)
 probe_task = task(pipeline.probe, name="probe", cache_policy=NO_CACHE)
 pose_task = task(pipeline.pose, name="pose", cache_policy=NO_CACHE)
+check_ingest_task = task(pipeline.check_ingest_tables, name="validate-ingest-tables",
+                         cache_policy=NO_CACHE)
 analyse_task = task(pipeline.analyse, name="analyse", cache_policy=NO_CACHE)
+check_reps_task = task(pipeline.check_rep_tables, name="validate-rep-tables", cache_policy=NO_CACHE)
 commit_task = task(pipeline.commit, name="commit", cache_policy=NO_CACHE)
 
 
@@ -37,10 +43,15 @@ def ingest(inbox: str, warehouse: str, settings: Settings | None = None) -> pipe
     probes = probe_task.map(plan.new, unmapped(settings))
     poses = pose_task.map(probes, unmapped(wh), unmapped(settings)).result()
     t2 = time.perf_counter()
-    reps = analyse_task(poses, wh, settings)
+    steps = [check_ingest_task(plan, poses, wh, settings)]
     t3 = time.perf_counter()
-    seconds = {"plan": t1 - t0, "probe_and_pose": t2 - t1, "analyse": t3 - t2}
-    return commit_task(plan, poses, reps, wh, settings, seconds)
+    t4 = t3
+    if steps[0].usable:  # an unusable table stops the run; commit reports it
+        reps = analyse_task(plan, wh)
+        t4 = time.perf_counter()
+        steps.append(check_reps_task(plan, reps, wh, settings))
+    seconds = {"plan": t1 - t0, "probe_and_pose": t2 - t1, "analyse": t4 - t3}
+    return commit_task(plan, poses, steps, wh, settings, seconds)
 
 
 def ingest_with(settings: Settings):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -26,3 +28,46 @@ def footage() -> Path:
     if not (FOOTAGE / "clips.csv").is_file():
         pytest.skip(f"real footage not present at {FOOTAGE}")
     return FOOTAGE
+
+
+def _exercise(text: str) -> str:
+    text = text.lower()
+    if "swing" in text:
+        return "kettlebell_swing"
+    if "good morning" in text:
+        return "good_morning"
+    if "dowel" in text or "drill" in text:
+        return "hip_hinge_drill"
+    return "deadlift"  # squat clips are contrast material; their label goes in notes
+
+
+def _view(text: str) -> str:
+    text = text.lower()
+    return "front" if text.startswith("front") and "diag" not in text else "diagonal" if "diag" in text else "side"
+
+
+@pytest.fixture(scope="session")
+def real_run(footage: Path, tmp_path_factory):
+    """Copy all clips into an inbox, run the flow once per session (shared by the real-footage
+    test modules), return (warehouse, clip rows by video path)."""
+    inbox = tmp_path_factory.mktemp("real") / "inbox"
+    upload = inbox / "shared_2026-11-16"
+    upload.mkdir(parents=True)
+    rows = list(csv.DictReader((footage / "clips.csv").open()))
+    with (upload / "manifest.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["video", "athlete_id", "recorded_on", "exercise", "load_kg", "set_index", "camera_view", "notes"])
+        for i, r in enumerate(rows, start=1):
+            dst = upload / r["file"]
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(footage / r["file"], dst)
+            athlete = "real-" + r["source_repo"].split("/")[0][:20]
+            w.writerow([r["file"], athlete, "2026-11-16", _exercise(r["exercise"]), 0, i, _view(r["camera_view"]), r["exercise"]])
+    from flows.ingest import ingest_with
+    from hingeflow.settings import Settings
+    from hingeflow.warehouse import Warehouse
+
+    settings = Settings(workers=2)
+    warehouse = inbox.parent / "warehouse"
+    summary = ingest_with(settings)(str(inbox), str(warehouse), settings)
+    return Warehouse(warehouse), {r["file"]: r for r in rows}, summary, footage

@@ -74,3 +74,18 @@ def test_split_rows_quarantines_every_row_of_a_failing_key():
     assert out["row_key"].to_list() == ["video_id=a, rep_index=1"] * 2
     assert out["checks"].to_list() == [["reps: unique key"]] * 2
     assert json.loads(out["row_json"][0])["x"] in (1, 2)
+
+
+def test_rendering_the_contracts_rewrites_the_committed_files_byte_for_byte(tmp_path):
+    """Ids are stable, so `hingeflow contracts` on unchanged schemas changes nothing in git."""
+    from hingeflow.gx_project import DEFINITIONS, write_project
+
+    write_project(tmp_path / "gx")
+    committed = contracts_dir() / "gx"
+    compared = 0
+    for name in DEFINITIONS:
+        for fresh in sorted((tmp_path / "gx").glob(name if name.endswith(".yml") else f"{name}/*.json")):
+            rel = fresh.relative_to(tmp_path / "gx")
+            assert fresh.read_text() == (committed / rel).read_text(), rel
+            compared += 1
+    assert compared == 1 + 3 * len(schemas.VALIDATED)  # the yml, then a suite, definition and checkpoint each

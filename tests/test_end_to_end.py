@@ -54,6 +54,9 @@ def test_every_video_lands_ok(gym_run):
     assert videos.height == manifests.height
     assert videos["status"].to_list() == ["ok"] * videos.height
     assert wh.read(schemas.QUARANTINE).height == 0
+    # clean side-view synthetic clips pass the quality gate, so their reps keep their confidence
+    assert videos["gate"].to_list() == ["pass"] * videos.height, videos["gate_reasons"].to_list()
+    assert (wh.read(schemas.REPS)["gate_reasons"].list.len() == 0).all()
 
 
 def test_person_found_in_at_least_98_percent_of_frames(joined):

@@ -33,9 +33,11 @@ def inbox(tmp_path_factory):
 def run_stages(inbox, wh: Warehouse, settings: Settings, commit: bool = True):
     plan = pipeline.plan(inbox, wh, settings)
     outcomes = [pipeline.pose(pipeline.probe(c, settings), wh, settings) for c in plan.new]
-    reps = pipeline.analyse(outcomes, wh, settings)
-    summary = pipeline.commit(plan, outcomes, reps, wh, settings) if commit else None
-    return plan, outcomes, summary
+    if not commit:
+        return plan, outcomes, None
+    steps = [pipeline.check_ingest_tables(plan, outcomes, wh, settings)]
+    steps.append(pipeline.check_rep_tables(plan, pipeline.analyse(plan, wh), wh, settings))
+    return plan, outcomes, pipeline.commit(plan, outcomes, steps, wh, settings)
 
 
 def test_batch_completes_with_reasons(inbox, tmp_path):

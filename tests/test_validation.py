@@ -39,7 +39,8 @@ def _inbox(root):
 def _stages(inbox, wh: Warehouse, settings: Settings):
     plan = pipeline.plan(inbox, wh, settings)
     outcomes = [pipeline.pose(pipeline.probe(c, settings), wh, settings) for c in plan.new]
-    return plan, outcomes, pipeline.analyse(outcomes, wh, settings)
+    ingest = pipeline.check_ingest_tables(plan, outcomes, wh, settings)
+    return plan, outcomes, ingest, pipeline.analyse(plan, wh)
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +49,9 @@ def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("gx")
     inbox = _inbox(root)
     wh = Warehouse(root / "wh")
-    plan, outcomes, reps = _stages(inbox, wh, Settings())
-    summary = pipeline.commit(plan, outcomes, reps, wh, Settings())
+    plan, outcomes, ingest, reps = _stages(inbox, wh, Settings())
+    steps = [ingest, pipeline.check_rep_tables(plan, reps, wh, Settings())]
+    summary = pipeline.commit(plan, outcomes, steps, wh, Settings())
     return wh, summary, inbox
 
 
@@ -172,10 +174,11 @@ def test_a_run_quarantines_bad_rows_and_keeps_the_rest(run, tmp_path):
     """Through `commit`: the bad rep lands in quarantined_rows, its check in quality, the rest is written."""
     inbox = run[2]
     wh = Warehouse(tmp_path / "wh")
-    plan, outcomes, reps = _stages(inbox, wh, Settings())
+    plan, outcomes, ingest, reps = _stages(inbox, wh, Settings())
     key = {"video_id": reps["video_id"][0], "rep_index": reps["rep_index"][0]}
     bad = _corrupt(reps, key, form_score=140.0)
-    summary = pipeline.commit(plan, outcomes, bad, wh, Settings())
+    steps = [ingest, pipeline.check_rep_tables(plan, bad, wh, Settings())]
+    summary = pipeline.commit(plan, outcomes, steps, wh, Settings())
     assert summary.rows_quarantined == 1 and summary.checks_failed == 1
     stored = wh.read(schemas.REPS)
     assert stored.height == reps.height - 1
@@ -195,12 +198,33 @@ def test_a_run_quarantines_bad_rows_and_keeps_the_rest(run, tmp_path):
         assert raw == pl.scan_parquet(glob).select(pl.len()).collect().item() == wh.read(schemas.TABLES[name]).height
 
 
+def test_frames_that_break_their_contract_never_reach_the_analysis(run, tmp_path):
+    """Validation runs after the pose stage and the analysis reads only the frames that met the
+    contract: a video whose every frame has a knee angle of 250 deg gets no reps, the other does."""
+    inbox = run[2]
+    wh = Warehouse(tmp_path / "wh")
+    settings = Settings()
+    plan = pipeline.plan(inbox, wh, settings)
+    outcomes = [pipeline.pose(pipeline.probe(c, settings), wh, settings) for c in plan.new]
+    pose_outs = [o.staged for o in outcomes if o.staged]
+    assert len(pose_outs) == 2
+    broken = pl.read_parquet(pose_outs[0])
+    broken.with_columns(pl.lit(250.0, pl.Float32).alias("knee_flexion_deg")).write_parquet(pose_outs[0])
+    ingest = pipeline.check_ingest_tables(plan, outcomes, wh, settings)
+    assert ingest.usable and ingest.quarantined.height == broken.height
+    assert set(ingest.quarantined["checks"].list.join(",")) == {"frames.knee_flexion_deg: between"}
+    reps = pipeline.analyse(plan, wh)
+    assert reps.height > 0 and broken["video_id"][0] not in set(reps["video_id"])
+
+
 def test_an_unusable_table_fails_the_run_and_commits_only_the_results(run, tmp_path):
     inbox = run[2]
     wh = Warehouse(tmp_path / "wh")
-    plan, outcomes, reps = _stages(inbox, wh, Settings())
+    plan, outcomes, ingest, reps = _stages(inbox, wh, Settings())
+    broken = pipeline.check_rep_tables(plan, reps.drop("confidence"), wh, Settings())
+    assert not broken.usable and "sets" not in broken.rows  # nothing derived from a broken table
     with pytest.raises(validation.ContractBroken, match="reps: columns match the contract"):
-        pipeline.commit(plan, outcomes, reps.drop("confidence"), wh, Settings())
+        pipeline.commit(plan, outcomes, [ingest, broken], wh, Settings())
     assert wh.read(schemas.VIDEOS).height == 0 and wh.read(schemas.REPS).height == 0
     assert not wh.read(schemas.QUALITY).filter(pl.col("check") == "reps: columns match the contract")["success"].any()
     assert any(o.staged and o.staged.exists() for o in outcomes)  # pose outputs kept for a re-run

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,25 @@ def write_project(gx_dir: Path) -> None:
         ctx.checkpoints.add(gx.Checkpoint(
             name=name, validation_definitions=[definition], actions=[],
             result_format={"result_format": "COMPLETE", "unexpected_index_column_names": list(table.key)}))
+    _stable_ids(gx_dir)
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _stable_ids(gx_dir: Path) -> None:
+    """Replace GX's random ids with ones derived from where they first appear (file, order), so
+    re-rendering unchanged contracts rewrites identical files and a diff shows only real changes."""
+    files = sorted(p for name in DEFINITIONS for p in ([gx_dir / name] if name.endswith(".yml")
+                                                         else sorted((gx_dir / name).glob("*.json"))))
+    texts = {p: p.read_text() for p in files}
+    stable: dict[str, str] = {}
+    for p in files:
+        rel = p.relative_to(gx_dir).as_posix()
+        for n, found in enumerate(dict.fromkeys(_UUID.findall(texts[p]))):
+            stable.setdefault(found, str(uuid.uuid5(uuid.NAMESPACE_URL, f"hingeflow:{rel}#{n}")))
+    for p, text in texts.items():
+        p.write_text(_UUID.sub(lambda m: stable[m.group(0)], text))
 
 
 @dataclass

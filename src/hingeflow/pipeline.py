@@ -17,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-from hingeflow import schemas, validation
+from hingeflow import quality_gate, schemas, validation
 from hingeflow.analytics import stage
 from hingeflow.inbox import Candidate
 from hingeflow.isolation import IsolatedError, run_isolated
@@ -130,6 +130,7 @@ def video_row(o: PoseOutcome, settings: Settings, now: dt.datetime) -> dict:
         "frames_analysed": s.frames_analysed if s else None,
         "detection_rate": s.detection_rate if s else None,
         "pose_seconds": s.seconds if s else None,
+        **dict.fromkeys(quality_gate.GATE_COLUMNS),  # filled in from the frames by the commit stage
         "processed_at": now,
     }
 
@@ -157,28 +158,26 @@ def _staged_frames(ok: list[PoseOutcome]) -> pl.DataFrame:
     return pl.concat([pl.read_parquet(o.staged) for o in ok], how="vertical")
 
 
-def analyse(outcomes: list[PoseOutcome], warehouse: Warehouse, settings: Settings) -> pl.DataFrame:
-    """Reps (metrics, faults, scores) of this run's new videos; baselines include stored reps."""
-    ok = _ok(outcomes)
-    if not ok:
-        return pl.from_arrow(schemas.REPS.schema.empty_table())
-    now = dt.datetime.now(dt.UTC)
-    videos = pl.DataFrame([video_row(o, settings, now) for o in ok], infer_schema_length=None)
-    return stage.analyse(_staged_frames(ok), videos, warehouse.read(schemas.REPS))
+def _with_gate(rows: list[dict], gate: pl.DataFrame) -> list[dict]:
+    """`videos` rows with the gate's verdict and measures where the gate judged the video."""
+    by_id = {g.pop("video_id"): g for g in gate.iter_rows(named=True)}
+    return [{**row, **by_id.get(row["video_id"], {})} for row in rows]
 
 
-def run_tables(plan_: RunPlan, outcomes: list[PoseOutcome], reps: pl.DataFrame,
-               settings: Settings, now: dt.datetime) -> dict[str, pl.DataFrame]:
-    """The run's new rows of videos, frames, quarantine and reps, in contract columns."""
+def ingest_tables(plan_: RunPlan, outcomes: list[PoseOutcome], settings: Settings,
+                  now: dt.datetime) -> dict[str, pl.DataFrame]:
+    """The run's new rows of videos (with the quality gate's verdicts), frames and quarantine."""
     ok = _ok(outcomes)
     week_of = {o.candidate.video_id: o.candidate.row.week for o in ok}
     frames = pl.from_arrow(schemas.FRAMES.schema.empty_table())
+    rows = [video_row(o, settings, now) for o in outcomes]
     if ok:
-        frames = _staged_frames(ok).with_columns(pl.col("video_id").replace_strict(week_of).alias("week"))
-    videos = pl.from_arrow(schemas.to_arrow(schemas.VIDEOS, [video_row(o, settings, now) for o in outcomes]))
+        frames = _staged_frames(ok)
+        rows = _with_gate(rows, quality_gate.gate_table(frames, pl.DataFrame(rows, infer_schema_length=None)))
+        frames = frames.with_columns(pl.col("video_id").replace_strict(week_of).alias("week"))
+    videos = pl.from_arrow(schemas.to_arrow(schemas.VIDEOS, rows))
     quarantine = pl.from_arrow(schemas.to_arrow(schemas.QUARANTINE, quarantine_rows(plan_, outcomes, now)))
-    return {"videos": videos, "frames": frames, "quarantine": quarantine,
-            "reps": reps}
+    return {"videos": videos, "frames": frames, "quarantine": quarantine}
 
 
 def preload_validation() -> threading.Thread:
@@ -188,80 +187,138 @@ def preload_validation() -> threading.Thread:
     return loader
 
 
-class _Validator:
-    """Checks tables one after another, keeping what each check needs from the earlier ones."""
+@dataclass(frozen=True)
+class Staged:
+    """What one validation step staged for the run: rows kept per table, and its checks' results."""
 
-    def __init__(self, warehouse: Warehouse, settings: Settings, run_id: str, now: dt.datetime) -> None:
+    rows: dict[str, int]
+    quality: pl.DataFrame  # `quality` rows (empty when validation is off)
+    quarantined: pl.DataFrame  # `quarantined_rows` rows
+    broken: list[str]  # failures of unusable tables: table, check, missing/extra columns
+    seconds: float  # spent validating
+
+    @property
+    def usable(self) -> bool:
+        return not self.broken
+
+
+def _validate_and_stage(tables: dict[str, pl.DataFrame], warehouse: Warehouse, settings: Settings,
+                        run_id: str, known_videos: set[str]) -> Staged:
+    """Check `tables` in order against their contracts and stage the rows that meet them.
+
+    `known_videos`: ids a `video_id` may reference; grows by the kept `videos` rows. Nothing
+    is staged once a table is unusable (the run will commit only its validation results).
+    """
+    start, now = time.perf_counter(), dt.datetime.now(dt.UTC)
+    checked: list[validation.Checked] = []
+    context = None
+    if settings.validate_tables:
         from hingeflow.gx_project import open_for_warehouse  # GX loads in seconds: only when validating
 
-        self.context = open_for_warehouse(warehouse.root)
-        self.known_videos = set(warehouse.read(schemas.VIDEOS, ["video_id"])["video_id"].to_list())
-        self.settings, self.run_id, self.now = settings, run_id, now
-        self.checked: list[validation.Checked] = []
-
-    def __call__(self, name: str, df: pl.DataFrame) -> pl.DataFrame:
-        """The rows of `df` that meet table `name`'s contract."""
-        params = validation.parameters(self.settings, list(self.known_videos))
-        done = validation.check(self.context, schemas.TABLES[name], df, params, self.run_id, self.now)
-        self.checked.append(done)
+        context = open_for_warehouse(warehouse.root)
+    rows = {}
+    for name, df in tables.items():
+        table = schemas.TABLES[name]
+        if context is not None:
+            params = validation.parameters(settings, sorted(known_videos))
+            checked.append(validation.check(context, table, df, params, run_id, now))
+            if checked[-1].unusable:
+                break
+            df = checked[-1].kept
         if name == "videos":
-            self.known_videos |= set(done.kept["video_id"].to_list())
-        return done.kept
+            known_videos |= set(df["video_id"].to_list())
+        warehouse.write_part(table, schemas.to_arrow(table, df), run_id)
+        rows[name] = df.height
+    return Staged(
+        rows=rows,
+        quality=pl.concat([validation.quality_rows(schemas.QUALITY, [], run_id, now),
+                           *(c.quality for c in checked)]),
+        quarantined=pl.concat([pl.from_arrow(schemas.QUARANTINED_ROWS.schema.empty_table()),
+                               *(c.quarantined for c in checked)]),
+        broken=[line for c in checked if c.unusable for line in c.failures()],
+        seconds=time.perf_counter() - start if context is not None else 0.0,
+    )
 
 
-def commit(plan_: RunPlan, outcomes: list[PoseOutcome], reps: pl.DataFrame, warehouse: Warehouse,
-           settings: Settings, seconds: dict[str, float] | None = None) -> RunSummary:
-    """Validate the run's tables, write what meets the contracts, then the commit marker.
+def check_ingest_tables(plan_: RunPlan, outcomes: list[PoseOutcome], warehouse: Warehouse,
+                        settings: Settings) -> Staged:
+    """Validate and stage the pose stage's tables: videos, frames, quarantine."""
+    tables = ingest_tables(plan_, outcomes, settings, dt.datetime.now(dt.UTC))
+    known = set(warehouse.read(schemas.VIDEOS, ["video_id"])["video_id"].to_list())
+    return _validate_and_stage(tables, warehouse, settings, plan_.run_id, known)
 
-    Order: videos, frames, quarantine, reps, then sets / breakdown / week_over_week over
-    all reps. Rows failing a check go to `quarantined_rows`, every check to `quality`,
-    and the data docs are rebuilt. When a table is unusable only the validation results
-    are committed (staged pose outputs stay for a re-run) and `ContractBroken` is raised.
+
+def analyse(plan_: RunPlan, warehouse: Warehouse) -> pl.DataFrame:
+    """Reps (metrics, faults, scores) of this run's new videos, from the rows its ingest
+    tables staged (those that met the contracts); baselines include stored reps.
+
+    Reps of videos the quality gate flagged get their confidence capped and the gate's reasons.
     """
-    now = dt.datetime.now(dt.UTC)
+    videos = warehouse.read_staged(schemas.VIDEOS, plan_.run_id)
+    frames = warehouse.read_staged(schemas.FRAMES, plan_.run_id)
+    if not frames.height:
+        return pl.from_arrow(schemas.REPS.schema.empty_table())
+    reps = stage.analyse(frames, videos, warehouse.read(schemas.REPS))
+    return quality_gate.apply_to_reps(reps, videos)
+
+
+def check_rep_tables(plan_: RunPlan, reps: pl.DataFrame, warehouse: Warehouse, settings: Settings) -> Staged:
+    """Validate and stage the run's reps, then sets / breakdown / week_over_week over all kept reps."""
     run_id = plan_.run_id
-    seconds = dict(seconds or {})
-    tables = run_tables(plan_, outcomes, reps, settings, now)
-    start = time.perf_counter()
-    keep = _Validator(warehouse, settings, run_id, now) if settings.validate_tables else None
-    for name in ("videos", "frames", "quarantine", "reps"):
-        tables[name] = keep(name, tables[name]) if keep else tables[name]
-    if tables["reps"].height:
-        all_reps = pl.concat([warehouse.read(schemas.REPS), tables["reps"].select(schemas.REPS.names)],
-                             how="vertical_relaxed")
-        for name, df in zip(("sets", "breakdown", "week_over_week"), stage.summarise(all_reps)):
-            tables[name] = keep(name, df) if keep else df
-    checked = keep.checked if keep else []
-    broken = [c for c in checked if c.unusable]
-    if keep:
-        seconds["validate"] = time.perf_counter() - start
-    if checked:  # one file per table and run
+    known = set(warehouse.read(schemas.VIDEOS, ["video_id"])["video_id"].to_list())
+    known |= set(warehouse.read_staged(schemas.VIDEOS, run_id)["video_id"].to_list())
+    staged = _validate_and_stage({"reps": reps}, warehouse, settings, run_id, known)
+    if not staged.usable or not staged.rows["reps"]:
+        return staged
+    kept = warehouse.read_staged(schemas.REPS, run_id)
+    all_reps = pl.concat([warehouse.read(schemas.REPS), kept], how="vertical_relaxed")
+    summaries = dict(zip(("sets", "breakdown", "week_over_week"), stage.summarise(all_reps)))
+    derived = _validate_and_stage(summaries, warehouse, settings, run_id, known)
+    return Staged(rows={**staged.rows, **derived.rows}, quality=pl.concat([staged.quality, derived.quality]),
+                  quarantined=pl.concat([staged.quarantined, derived.quarantined]),
+                  broken=staged.broken + derived.broken, seconds=staged.seconds + derived.seconds)
+
+
+def commit(plan_: RunPlan, outcomes: list[PoseOutcome], steps: list[Staged], warehouse: Warehouse,
+           settings: Settings, seconds: dict[str, float] | None = None) -> RunSummary:
+    """Write the validation results, then the commit marker that makes the run's staged rows visible.
+
+    Rows that failed a check are in `quarantined_rows`, every check in `quality`, and the
+    data docs are rebuilt. When a table was unusable only the validation results are
+    committed (pose outputs stay for a re-run) and `ContractBroken` is raised.
+    """
+    run_id = plan_.run_id
+    broken = [line for s in steps for line in s.broken]
+    if broken:
+        warehouse.unstage(run_id, [t for t in schemas.TABLES.values() if t.name not in ("quality", "quarantined_rows")])
+    if settings.validate_tables:  # one file per table and run
         warehouse.write_part(schemas.QUALITY, schemas.to_arrow(
-            schemas.QUALITY, pl.concat([c.quality for c in checked])), run_id)
+            schemas.QUALITY, pl.concat([s.quality for s in steps])), run_id)
         warehouse.write_part(schemas.QUARANTINED_ROWS, schemas.to_arrow(
-            schemas.QUARANTINED_ROWS, pl.concat([c.quarantined for c in checked])), run_id)
-    if not broken:
-        for name, df in tables.items():
-            table = schemas.TABLES[name]
-            warehouse.write_part(table, schemas.to_arrow(table, df), run_id)
+            schemas.QUARANTINED_ROWS, pl.concat([s.quarantined for s in steps])), run_id)
+    rows = {name: n for s in steps for name, n in s.rows.items()}
     ok = _ok(outcomes)
+    seconds = dict(seconds or {})
+    if settings.validate_tables:
+        seconds["validate"] = sum(s.seconds for s in steps)
     summary = RunSummary(
         run_id=run_id, videos_new=len(outcomes), videos_ok=len(ok),
         videos_quarantined=len(outcomes) - len(ok), videos_skipped=plan_.skipped,
-        rows_rejected=len(plan_.rejections), frames=tables["frames"].height, reps=tables["reps"].height,
-        rows_quarantined=sum(c.quarantined.height for c in checked),
-        checks_failed=sum(int((~c.quality["success"]).sum()) for c in checked),
+        rows_rejected=len(plan_.rejections), frames=rows.get("frames", 0), reps=rows.get("reps", 0),
+        rows_quarantined=sum(s.quarantined.height for s in steps),
+        checks_failed=sum(int((~s.quality["success"]).sum()) for s in steps),
         seconds=seconds,
     )
     snapshots = () if broken else tuple(schemas.TABLES[n] for n in ("sets", "breakdown", "week_over_week")
-                                        if n in tables)
+                                        if n in rows)
     warehouse.commit(run_id, asdict(summary), replaces=snapshots)
-    if keep:
-        keep.context.build_docs()
+    if settings.validate_tables:
+        from hingeflow.gx_project import open_for_warehouse
+
+        open_for_warehouse(warehouse.root).build_docs()
     if broken:
-        lines = [line for c in broken for line in c.failures()]
         raise validation.ContractBroken("unusable table(s), nothing but validation results committed: "
-                                        + "; ".join(lines))
+                                        + "; ".join(broken))
     for o in ok:
         o.staged.unlink(missing_ok=True)
     return summary

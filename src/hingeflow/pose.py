@@ -8,6 +8,7 @@ writes the rows atomically. Frames without a person are kept as rows with nulls.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ class PoseOptions:
     max_side_px: int = 960
     model_complexity: int = 1
     segmentation: bool = True
+    other_person_every_s: float = 1.0  # look for a second person about this often; 0 = never
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class _Buffers:
     vis: list[np.ndarray]  # (33,)
     world: list[np.ndarray]  # (33, 3) metres
     back: list[np.ndarray]  # (2 facings, 2 measures)
+    other: list[bool | None]  # a second person seen; None on frames not sampled
 
 
 def _landmarks(result, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -84,11 +87,56 @@ def _back_measures(result, xy_norm: np.ndarray) -> np.ndarray:
     return out
 
 
+OTHER_MIN_VIS = 0.5  # mean shoulder/hip visibility for a find to count as a person
+_TORSO = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
+OTHER_TILE_FRAC = 0.6  # two overlapping tiles, each 60% of the long side: small people get more pixels
+
+
+def _blank_tracked(rgb: np.ndarray, xy_norm: np.ndarray) -> np.ndarray:
+    """Copy of `rgb` with the tracked person's landmark box (grown by 10% of its height, 20% above
+    the head) painted in the frame's mean colour; xy_norm: (33, 2) landmarks in 0-1 image units."""
+    out = rgb.copy()
+    if not np.isfinite(xy_norm).any():
+        return out
+    h, w = rgb.shape[:2]
+    (x0, y0), (x1, y1) = np.nanmin(xy_norm, axis=0), np.nanmax(xy_norm, axis=0)
+    g = 0.1 * (y1 - y0)
+    cols = slice(int(max(0.0, x0 - g) * w), int(min(1.0, x1 + g) * w))
+    rows = slice(int(max(0.0, y0 - 2 * g) * h), int(min(1.0, y1 + g) * h))
+    out[rows, cols] = rgb.reshape(-1, 3).mean(axis=0).astype(np.uint8)
+    return out
+
+
+def _tiles(rgb: np.ndarray) -> list[np.ndarray]:
+    """Two overlapping tiles along the image's long side (start and end)."""
+    h, w = rgb.shape[:2]
+    if w >= h:
+        tw = int(w * OTHER_TILE_FRAC)
+        return [np.ascontiguousarray(rgb[:, :tw]), np.ascontiguousarray(rgb[:, w - tw:])]
+    th = int(h * OTHER_TILE_FRAC)
+    return [np.ascontiguousarray(rgb[:th]), np.ascontiguousarray(rgb[h - th:])]
+
+
+def _other_person(finder, rgb: np.ndarray, xy_norm: np.ndarray) -> bool:
+    """True when a second MediaPipe pose (static-image mode) finds a person outside the tracked one."""
+    for tile in _tiles(_blank_tracked(rgb, xy_norm)):
+        result = finder.process(tile)
+        if result.pose_landmarks is not None:
+            lm = result.pose_landmarks.landmark
+            if np.mean([lm[INDEX[n]].visibility for n in _TORSO]) > OTHER_MIN_VIS:
+                return True
+    return False
+
+
 def run_pose(path: str, width: int, height: int, options: PoseOptions) -> _Buffers:
     """Decode and run MediaPipe; width/height are the upright original size in pixels."""
-    buf = _Buffers([], [], [], [], [], [])
+    buf = _Buffers([], [], [], [], [], [], [])
     size = np.array([width, height], dtype=np.float64)
-    with mp.solutions.pose.Pose(
+    next_sample_t = 0.0
+    search = options.other_person_every_s > 0
+    finder_ctx = (mp.solutions.pose.Pose(static_image_mode=True, model_complexity=options.model_complexity)
+                  if search else contextlib.nullcontext())
+    with finder_ctx as finder, mp.solutions.pose.Pose(
         static_image_mode=False,
         model_complexity=options.model_complexity,
         enable_segmentation=options.segmentation,
@@ -103,6 +151,11 @@ def run_pose(path: str, width: int, height: int, options: PoseOptions) -> _Buffe
             buf.vis.append(vis)
             buf.world.append(world)
             buf.back.append(_back_measures(result, xy / size) if options.segmentation else np.full((2, 2), np.nan))
+            other = None
+            if finder is not None and frame.t_s >= next_sample_t:
+                other = _other_person(finder, frame.rgb, xy / size)
+                next_sample_t = frame.t_s + options.other_person_every_s
+            buf.other.append(other)
     return buf
 
 
@@ -132,6 +185,7 @@ def frames_table(video_id: str, buf: _Buffers) -> pl.DataFrame:
     row = 0 if facing > 0 else 1
     cols["back_bulge_frac"] = back[:, row, 0]
     cols["back_bend_deg"] = back[:, row, 1]
+    cols["other_person"] = pl.Series(buf.other, dtype=pl.Boolean)
     df = pl.DataFrame(cols)
     df = df.with_columns(pl.when(pl.col("facing") == 0).then(None).otherwise(pl.col("facing")).alias("facing"))
     return df.fill_nan(None)

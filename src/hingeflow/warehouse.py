@@ -50,6 +50,18 @@ def new_run_id() -> str:
     return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
 
+def _read_parts(table: Table, files: list[Path], columns: list[str] | None) -> pl.DataFrame:
+    """Rows of `table` from its part `files` (partition column restored from the paths), in
+    contract types; columns missing from older files read as nulls."""
+    empty = pl.from_arrow(table.schema.empty_table())
+    if not files:
+        return empty.select(columns or table.names)
+    stored = {k: v for k, v in empty.schema.items() if k != table.partition_by}
+    lf = pl.scan_parquet(files, schema=stored, missing_columns="insert", extra_columns="ignore",
+                         hive_partitioning=table.partition_by is not None)
+    return lf.select(columns or table.names).collect()
+
+
 @dataclass(frozen=True)
 class Recovery:
     """What :meth:`Warehouse.recover` did: runs it published, files of dead runs it deleted."""
@@ -131,14 +143,20 @@ class Warehouse:
         Columns the contract gained after older parts were written read as nulls there
         (additive schema evolution); columns the contract no longer has are ignored.
         """
-        files = self.part_files(table)
-        empty = pl.from_arrow(table.schema.empty_table())
-        if not files:
-            return empty.select(columns or table.names)
-        stored = {k: v for k, v in empty.schema.items() if k != table.partition_by}
-        lf = pl.scan_parquet(files, schema=stored, missing_columns="insert", extra_columns="ignore",
-                             hive_partitioning=table.partition_by is not None)
-        return lf.select(columns or table.names).collect()
+        return _read_parts(table, self.part_files(table), columns)
+
+    def read_staged(self, table: Table, run_id: str, columns: list[str] | None = None) -> pl.DataFrame:
+        """The rows a run has staged for `table` so far (not visible to readers until it commits)."""
+        stage = self.run_staging_dir / run_id / table.name
+        return _read_parts(table, sorted(stage.rglob(PART_GLOB)) if stage.is_dir() else [], columns)
+
+    def unstage(self, run_id: str, tables: Iterable[Table]) -> list[Path]:
+        """Delete what a run staged for `tables` (a run that will commit only its validation results)."""
+        stage = self.run_staging_dir / run_id
+        removed = [p for t in tables if (stage / t.name).is_dir() for p in (stage / t.name).rglob(PART_GLOB)]
+        for p in removed:
+            p.unlink()
+        return removed
 
     def write_part(self, table: Table, data: pa.Table, run_id: str) -> list[Path]:
         """Stage a run's rows as one sorted file per partition; the partition column lives in the path.
