@@ -110,3 +110,13 @@ def test_baseline_metrics_lightest_load():
     reps = reps_frame({60.0: [1, 2, 3], 80.0: [9, 9, 9]})
     base = baseline_metrics(reps)
     assert base[("a1", "deadlift")]["chord_shortening_pct"] == pytest.approx(2.0)
+
+
+def test_a_metric_missing_in_one_week_gives_no_verdict_and_no_nan():
+    """A week whose reps all lack a metric (null) has no value for it: no NaN, no comparison."""
+    w1 = reps_frame({100.0: [8, 8, 8]}, week="2026-W46").with_columns(pl.lit(None, pl.Float64).alias("chord_shortening_pct"))
+    w2 = reps_frame({100.0: [3.0, 3.0, 3.0]}, week="2026-W47")
+    w = week_over_week(sets_table(pl.concat([w1, w2], how="vertical_relaxed")), NOISE)
+    assert w.filter(pl.col("metric") == "chord_shortening_pct").is_empty()
+    assert not w.select(pl.col("value", "prev_value", "change").is_nan().any()).row(0)[0]
+    assert set(w["verdict"]) <= {"within noise", "better", "worse"}

@@ -37,6 +37,7 @@ def run_stages(inbox, wh: Warehouse, settings: Settings, commit: bool = True):
         return plan, outcomes, None
     steps = [pipeline.check_ingest_tables(plan, outcomes, wh, settings)]
     steps.append(pipeline.check_rep_tables(plan, pipeline.analyse(plan, wh), wh, settings))
+    pipeline.stage_keyframes(plan, outcomes, wh, settings)
     return plan, outcomes, pipeline.commit(plan, outcomes, steps, wh, settings)
 
 

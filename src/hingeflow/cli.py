@@ -35,6 +35,8 @@ def _print_summary(summary, warehouse: Path, elapsed: float) -> None:
     for name in ("videos", "frames", "reps", "sets", "breakdown", "week_over_week", "quarantine"):
         if (warehouse / name).is_dir():
             console.print(f"  {name:<11} {(warehouse / name).resolve()}")
+    if (warehouse / "reports" / "index.html").is_file():
+        console.print(f"reports: [bold]{(warehouse / 'reports' / 'index.html').resolve()}[/bold]")
 
 
 def _run(inbox: Path, warehouse: Path, settings: Settings):
@@ -129,6 +131,23 @@ def validate(warehouse: Path = typer.Option(..., exists=True, file_okay=False)) 
     console.print(f"data docs: {report.docs} ({time.perf_counter() - start:.1f} s)")
     if report.failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def report(warehouse: Path = typer.Option(..., exists=True, file_okay=False),
+           athlete: list[str] = typer.Option(None, help="athlete id (repeatable); default: every athlete")) -> None:
+    """Re-render the coach reports from the warehouse tables (no pose, no video needed)."""
+    from hingeflow.report.render import render_reports
+    from hingeflow.warehouse import Warehouse
+
+    try:
+        done = render_reports(Warehouse(warehouse), athlete or None)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    for athlete_id, page in done.pages.items():
+        console.print(f"  {athlete_id:<16} {page.resolve()}")
+    console.print(f"index: [bold]{done.index.resolve()}[/bold] ({len(done.pages)} report(s) in {done.seconds:.1f} s)")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from hingeflow.inbox import Candidate
 from hingeflow.isolation import IsolatedError, run_isolated
 from hingeflow.pose import POSE_MODEL, POSE_MODEL_VERSION, PoseOptions, PoseSummary, extract_pose
 from hingeflow.probe import ProbeResult, probe_video
+from hingeflow.report import keyframes
 from hingeflow.settings import Settings
 from hingeflow.planning import RunPlan, plan  # noqa: F401  (plan is a stage of this module's flow)
 from hingeflow.warehouse import Warehouse
@@ -277,6 +278,44 @@ def check_rep_tables(plan_: RunPlan, reps: pl.DataFrame, warehouse: Warehouse, s
     return Staged(rows={**staged.rows, **derived.rows}, quality=pl.concat([staged.quality, derived.quality]),
                   quarantined=pl.concat([staged.quarantined, derived.quarantined]),
                   broken=staged.broken + derived.broken, seconds=staged.seconds + derived.seconds)
+
+
+def _grab_all(jobs: list[tuple[str, list[int]]]) -> list[dict]:
+    """Child-process body: the wanted frames of each video (see `keyframes.grab_frames`)."""
+    return [keyframes.grab_frames(path, idxs) for path, idxs in jobs]
+
+
+def stage_keyframes(plan_: RunPlan, outcomes: list[PoseOutcome], warehouse: Warehouse, settings: Settings) -> int:
+    """Stage the run's report keyframes: the bottom frame of each video's best and worst kept rep,
+    decoded from the inbox in one child process (time limit: the probe's per video), face
+    covered, pose drawn. Keyframes are optional: a failed decode leaves them out. Returns
+    how many were staged."""
+    reps = warehouse.read_staged(schemas.REPS, plan_.run_id)
+    if not reps.height:
+        return 0
+    frames = warehouse.read_staged(schemas.FRAMES, plan_.run_id, [*keyframes.FRAME_COLUMNS, "person"])
+    wanted = keyframes.bottom_frames(keyframes.pick_reps(reps), frames)
+    by_video = {o.candidate.video_id: o for o in _ok(outcomes)}
+    groups = [(video_id, g) for (video_id,), g in wanted.group_by("video_id", maintain_order=True)
+              if video_id in by_video]
+    jobs = [(str(by_video[v].candidate.path), g["frame_idx"].to_list()) for v, g in groups]
+    try:
+        grabbed = run_isolated(_grab_all, (jobs,), settings.probe_timeout_s * max(1, len(jobs)),
+                               settings.worker_memory_mb)
+    except IsolatedError:
+        return 0
+    rows = []
+    for (video_id, g), images in zip(groups, grabbed):
+        pr = by_video[video_id].probe
+        for row in g.iter_rows(named=True):
+            rgb = images.get(row["frame_idx"])
+            webp = keyframes.render_keyframe(rgb, row, max(pr.width, pr.height)) if rgb is not None else None
+            if webp is not None:
+                rows.append({"video_id": video_id, "week": row["week"], "rep_index": row["rep_index"],
+                             "which": row["which"], "frame_idx": row["frame_idx"], "t_s": row["t_s"],
+                             "width": rgb.shape[1], "height": rgb.shape[0], "image_webp": webp})
+    warehouse.write_part(schemas.KEYFRAMES, schemas.to_arrow(schemas.KEYFRAMES, rows), plan_.run_id)
+    return len(rows)
 
 
 def commit(plan_: RunPlan, outcomes: list[PoseOutcome], steps: list[Staged], warehouse: Warehouse,

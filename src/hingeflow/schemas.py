@@ -179,14 +179,18 @@ VIDEOS = Table(
     ),
 )
 
+_VIDEO_AND_WEEK = (  # per-video tables partitioned by the video's week
+    Column("video_id", pa.string(), False, pattern=SHA256),
+    Column("week", pa.string(), False, doc="ISO week of the video's recorded_on (partition)", pattern=ISO_WEEK),
+)
+
 FRAMES = Table(
     name="frames",
     key=("video_id", "frame_idx"),
     partition_by="week",
     doc="One row per analysed frame; frames without a person have null landmarks.",
     columns=(
-        Column("video_id", pa.string(), False, pattern=SHA256),
-        Column("week", pa.string(), False, doc="ISO week of the video's recorded_on (partition)", pattern=ISO_WEEK),
+        *_VIDEO_AND_WEEK,
         Column("frame_idx", pa.int32(), False, doc="index of the frame in decode order", min_value=0),
         Column("t_s", pa.float64(), False, unit="s", doc="presentation time from the frame's pts", min_value=0),
         Column("person", pa.bool_(), False, doc="MediaPipe found a person"),
@@ -392,8 +396,26 @@ QUARANTINED_ROWS = Table(
     ),
 )
 
+KEYFRAMES = Table(
+    name="keyframes",
+    key=("video_id", "rep_index"),
+    partition_by="week",
+    doc="Report thumbnails: the bottom frame of each video's best and worst rep, head covered, pose drawn on.",
+    columns=(
+        *_VIDEO_AND_WEEK,
+        Column("rep_index", pa.int32(), False, min_value=1),
+        Column("which", pa.string(), False, doc="best | worst rep of the video by form score",
+               allowed=("best", "worst")),
+        Column("frame_idx", pa.int32(), False, doc="the frame shown (decode order)", min_value=0),
+        Column("t_s", pa.float64(), False, unit="s", min_value=0),
+        Column("width", pa.int32(), False, unit="px", min_value=1),
+        Column("height", pa.int32(), False, unit="px", min_value=1),
+        Column("image_webp", pa.binary(), False, doc="WebP thumbnail; the head is covered (flat grey square) before encoding"),
+    ),
+)
+
 TABLES: dict[str, Table] = {t.name: t for t in (VIDEOS, FRAMES, QUARANTINE, REPS, SETS, BREAKDOWN, WEEK_OVER_WEEK,
-                                                  QUALITY, QUARANTINED_ROWS)}
+                                                  QUALITY, QUARANTINED_ROWS, KEYFRAMES)}
 VALIDATED: tuple[str, ...] = ("videos", "frames", "quarantine", "reps", "sets", "breakdown", "week_over_week")
 
 

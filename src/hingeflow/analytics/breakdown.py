@@ -94,18 +94,18 @@ def sets_table(reps: pl.DataFrame) -> pl.DataFrame:
     return reps.group_by(keys).agg(aggs).sort(keys)
 
 
-def _per_load(sets: pl.DataFrame, metrics: list[str], keys: list[str]) -> pl.DataFrame:
+def per_load(sets: pl.DataFrame, metrics: list[str], keys: list[str]) -> pl.DataFrame:
     """Pool sessions: per key x load, the rep-weighted mean of the session medians."""
     w = pl.col("n_reps").cast(pl.Float64) if "n_reps" in sets.columns else pl.lit(1.0)
     aggs = []
     for m in metrics:
-        v = pl.col(m)
-        aggs.append(((v * w).sum() / w.filter(v.is_not_null()).sum()).alias(m))
+        v, weight = pl.col(m), w.filter(pl.col(m).is_not_null()).sum()
+        aggs.append(pl.when(weight > 0).then((v * w).sum() / weight).alias(m))  # null, not NaN, when no values
     aggs.append(w.sum().alias("n_reps"))
     return sets.group_by(keys + ["load_kg"]).agg(aggs).sort(keys + ["load_kg"])
 
 
-def _fmt(m: str, x: float) -> str:
+def format_value(m: str, x: float) -> str:
     _, _, unit, dec, scale = LABEL.get(m, ("", m, "", 2, 1.0))
     return f"{x * scale:.{dec}f}{unit}"
 
@@ -126,7 +126,7 @@ def _departs(m: str, value: float | None, base: float | None, noise: float) -> f
 
 def describe(m: str, value: float, base: float, load: float) -> str:
     area, words, *_ = LABEL.get(m, ("", m, "", 2, 1.0))
-    return f"{area}: {words} {_fmt(m, value)} at {_fmt_load(load)} vs baseline {_fmt(m, base)}"
+    return f"{area}: {words} {format_value(m, value)} at {_fmt_load(load)} vs baseline {format_value(m, base)}"
 
 
 def breakdown(sets: pl.DataFrame, noise: dict[str, float] | None = None,
@@ -144,7 +144,7 @@ def breakdown(sets: pl.DataFrame, noise: dict[str, float] | None = None,
     keys_l = list(keys)
     renamed = sets.select(keys_l + ["load_kg"] + (["n_reps"] if "n_reps" in sets.columns else [])
                           + [pl.col(c).alias(m) for m, c in cols.items()])
-    per = _per_load(renamed, list(cols), keys_l)
+    per = per_load(renamed, list(cols), keys_l)
     rows = []
     for key, g in per.group_by(keys_l, maintain_order=True):
         g = g.sort("load_kg")
@@ -198,7 +198,7 @@ def week_over_week(sets: pl.DataFrame, noise: dict[str, float] | None = None) ->
     keys = ["athlete_id", "exercise", "week"]
     renamed = sets.select(keys + ["load_kg"] + (["n_reps"] if "n_reps" in sets.columns else [])
                           + [pl.col(c).alias(m) for m, c in cols.items()])
-    per = _per_load(renamed, list(cols), keys)
+    per = per_load(renamed, list(cols), keys)
     long = per.unpivot(index=keys + ["load_kg"], on=list(cols), variable_name="metric", value_name="value")
     long = long.drop_nulls("value").sort(["athlete_id", "exercise", "load_kg", "metric", "week"])
     g = ["athlete_id", "exercise", "load_kg", "metric"]
