@@ -1,10 +1,12 @@
-"""Ingest flow: plan -> probe + pose (mapped over videos) -> validate -> analyse -> validate -> commit.
+"""Ingest flow: plan -> probe + pose (mapped over videos) -> validate -> analyse -> validate
+-> keyframes -> commit -> reports (+ Prefect artifacts).
 
 Runs on Prefect's ephemeral API by default (no server to start). Tasks pass
 paths, ids and small records; decoding and pose happen in child processes.
 Each validation task checks one stage's tables against `data_contracts/` and
 stages the rows that meet them; the analysis reads only those rows, and
-`commit` makes the run visible to readers at once.
+`commit` makes the run visible to readers at once. The coach reports are
+rendered from the committed tables, then linked as artifacts.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ def test_each_video_shows_its_best_and_worst_rep_once():
 def test_a_frame_without_head_landmarks_gives_no_keyframe():
     rgb = np.full((180, 320, 3), 128, np.uint8)
     row = {f"{n}_{a}": float("nan") for n in keyframes.LANDMARKS for a in ("x", "y")}
-    assert keyframes.render_keyframe(rgb, row, 320) is None
+    assert keyframes.compose_keyframe(rgb, row, 320) is None
 
 
 def _faces(detectors, rgb: np.ndarray) -> int:
@@ -57,9 +57,8 @@ def test_no_face_is_found_in_any_keyframe_of_the_real_clips(real_run):
                 image = np.asarray(Image.open(io.BytesIO(k["image_webp"])).convert("RGB"))
                 covered_faces += _faces(detector, image)
                 row = frames.filter((pl.col("video_id") == video_id) & (pl.col("frame_idx") == k["frame_idx"]))
-                raw = Image.fromarray(grabbed[k["frame_idx"]])
-                scale = max(raw.size) / long_side[video_id]
-                plain = keyframes.draw_pose(raw, row.row(0, named=True), scale, "")
+                plain = keyframes.compose_keyframe(grabbed[k["frame_idx"]], row.row(0, named=True),
+                                                   long_side[video_id], cover=False)
                 uncovered_faces += _faces(detector, np.asarray(plain))
     print(f"keyframes {stored.height}: faces found covered {covered_faces}, uncovered {uncovered_faces}")
     assert covered_faces == 0

@@ -305,17 +305,26 @@ def stage_keyframes(plan_: RunPlan, outcomes: list[PoseOutcome], warehouse: Ware
     except IsolatedError:
         return 0
     rows = []
-    for (video_id, g), images in zip(groups, grabbed):
-        pr = by_video[video_id].probe
-        for row in g.iter_rows(named=True):
-            rgb = images.get(row["frame_idx"])
-            webp = keyframes.render_keyframe(rgb, row, max(pr.width, pr.height)) if rgb is not None else None
-            if webp is not None:
-                rows.append({"video_id": video_id, "week": row["week"], "rep_index": row["rep_index"],
-                             "which": row["which"], "frame_idx": row["frame_idx"], "t_s": row["t_s"],
-                             "width": rgb.shape[1], "height": rgb.shape[0], "image_webp": webp})
+    with keyframes.FaceFinder() as finder:
+        for (video_id, g), images in zip(groups, grabbed):
+            rows += _keyframe_rows(video_id, g, images, by_video[video_id].probe, finder)
     warehouse.write_part(schemas.KEYFRAMES, schemas.to_arrow(schemas.KEYFRAMES, rows), plan_.run_id)
     return len(rows)
+
+
+def _keyframe_rows(video_id: str, wanted: pl.DataFrame, images: dict, pr: ProbeResult,
+                   finder: keyframes.FaceFinder) -> list[dict]:
+    """`keyframes` rows of one video from its decoded frames (those without a located head left out)."""
+    rows = []
+    for row in wanted.iter_rows(named=True):
+        rgb = images.get(row["frame_idx"])
+        made = keyframes.render_keyframe(rgb, row, max(pr.width, pr.height), finder) if rgb is not None else None
+        if made is not None:
+            webp, width, height = made
+            rows.append({"video_id": video_id, "week": row["week"], "rep_index": row["rep_index"],
+                         "which": row["which"], "frame_idx": row["frame_idx"], "t_s": row["t_s"],
+                         "width": width, "height": height, "image_webp": webp})
+    return rows
 
 
 def commit(plan_: RunPlan, outcomes: list[PoseOutcome], steps: list[Staged], warehouse: Warehouse,

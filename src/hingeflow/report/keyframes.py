@@ -3,9 +3,9 @@ with the skeleton and measured angles drawn on and the head covered.
 
 Pure parts pick the reps and their frames and draw on images; `grab_frames` decodes
 the chosen frames (run it in a child process: footage is untrusted). Landmarks are
-image pixels of the upright frame (as in `frames`); thumbnails keep its aspect with
-the long side `THUMB_PX`, WebP encoded. A frame without head landmarks is never kept:
-no keyframe is better than a visible face.
+image pixels of the upright frame (as in `frames`). A thumbnail is a square-ish crop
+around the person, long side `THUMB_PX`, WebP encoded. A frame without head landmarks
+is never kept: no keyframe is better than a visible face.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from PIL import Image, ImageDraw
 from hingeflow.decode import upright
 from hingeflow.landmarks import INDEX, LANDMARKS
 
-THUMB_PX = 320  # long side of a thumbnail
+THUMB_PX = 240  # long side of a thumbnail (a crop around the person)
+DECODE_PX = 960  # long side the frame is decoded at before cropping
 WEBP_QUALITY = 70
 FACE_FILL = (128, 128, 128)  # what covers the head
 HEAD = range(INDEX["mouth_right"] + 1)  # nose, eyes, ears, mouth
@@ -50,7 +51,7 @@ def bottom_frames(picks: pl.DataFrame, frames: pl.DataFrame) -> pl.DataFrame:
             .drop_nulls("frame_idx").sort("video_id", "rep_index"))
 
 
-def grab_frames(path: str, frame_idxs: list[int], long_side_px: int = THUMB_PX) -> dict[int, np.ndarray]:
+def grab_frames(path: str, frame_idxs: list[int], long_side_px: int = DECODE_PX) -> dict[int, np.ndarray]:
     """Decode the frames with these decode-order indices: upright RGB, long side `long_side_px`."""
     wanted, out = set(frame_idxs), {}
     with av.open(path) as container:
@@ -127,22 +128,98 @@ def draw_pose(image: Image.Image, row: dict, scale: float, caption: str) -> Imag
     return out
 
 
+def person_box(row: dict, scale: float, size: tuple[int, int], margin: float = 0.2) -> tuple[int, int, int, int]:
+    """The landmarks' box grown by `margin` of its size on each side and made square (so a lifter
+    bent over a bar keeps the bar in view), clipped to the image `size`; in image pixels."""
+    pts = np.array([p for p in (_point(row, n, scale) for n in LANDMARKS) if p is not None])
+    (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+    cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0) * (0.5 + margin)
+    return (max(0, int(cx - half)), max(0, int(cy - half)), min(size[0], int(cx + half) + 1),
+            min(size[1], int(cy + half) + 1))
+
+
+def _moved(row: dict, scale: float, box: tuple[int, int, int, int], zoom: float) -> dict:
+    """`row` with landmark pixels mapped into the crop `box` of the frame scaled by `scale`, then zoomed."""
+    out = dict(row)
+    for n in LANDMARKS:
+        for axis, origin in (("x", box[0]), ("y", box[1])):
+            v = row.get(f"{n}_{axis}")
+            out[f"{n}_{axis}"] = None if v is None or np.isnan(v) else (v * scale - origin) * zoom
+    return out
+
+
 def angles_caption(row: dict) -> str:
     parts = [(label, row.get(col)) for label, col in (("trunk", "trunk_angle_deg"), ("hip", "hip_flexion_deg"),
                                                        ("knee", "knee_flexion_deg"))]
     return "  ".join(f"{label} {value:.0f}°" for label, value in parts if value is not None and not np.isnan(value))
 
 
-def render_keyframe(rgb: np.ndarray, row: dict, full_long_side: float) -> bytes | None:
-    """WebP bytes of one keyframe: head covered, pose and angles drawn; None when the head
-    cannot be located (never stored uncovered). `full_long_side`: long side (px) of the frame
-    the landmarks are measured in."""
+class FaceFinder:
+    """MediaPipe's bundled face detectors (short and full range): face boxes in an image, in
+    pixels. Covers faces the pose landmarks do not reach, such as bystanders."""
+
+    def __init__(self, min_confidence: float = 0.5) -> None:
+        import mediapipe as mp
+
+        face = mp.solutions.face_detection.FaceDetection
+        self.models = [face(model_selection=m, min_detection_confidence=min_confidence) for m in (0, 1)]
+
+    def __enter__(self) -> FaceFinder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for m in self.models:
+            m.close()
+
+    def __call__(self, image: Image.Image) -> list[tuple[int, int, int, int]]:
+        rgb = np.ascontiguousarray(np.asarray(image.convert("RGB")))
+        boxes = []
+        for model in self.models:
+            for d in model.process(rgb).detections or []:
+                b = d.location_data.relative_bounding_box
+                x, y, w, h = b.xmin * image.width, b.ymin * image.height, b.width * image.width, b.height * image.height
+                boxes.append((int(x - 0.3 * w), int(y - 0.5 * h), int(x + 1.3 * w) + 1, int(y + 1.3 * h) + 1))
+        return boxes
+
+
+def cover_found_faces(image: Image.Image, finder: FaceFinder, passes: int = 2) -> Image.Image | None:
+    """`image` with every face `finder` sees covered; None if one is still found after `passes`."""
+    for _ in range(passes):
+        boxes = finder(image)
+        if not boxes:
+            return image
+        image = image.copy()
+        pen = ImageDraw.Draw(image)
+        for box in boxes:
+            pen.rectangle(box, fill=FACE_FILL)
+    return None if finder(image) else image
+
+
+def compose_keyframe(rgb: np.ndarray, row: dict, full_long_side: float, cover: bool = True) -> Image.Image | None:
+    """One keyframe image: the crop around the person with the head covered (`cover=False`
+    only to show what the cover hides), pose and angles drawn; None when the head cannot be
+    located. `full_long_side`: long side (px) of the frame the landmarks are measured in."""
     image = Image.fromarray(rgb)
     scale = max(image.size) / full_long_side
     circle = face_circle(row, scale)
     if circle is None:
         return None
-    image = draw_pose(cover_face(image, circle), row, scale, angles_caption(row))
+    box = person_box(row, scale, image.size)
+    crop = (cover_face(image, circle) if cover else image).crop(box)
+    zoom = THUMB_PX / max(crop.size)
+    crop = crop.resize((max(1, round(crop.width * zoom)), max(1, round(crop.height * zoom))),
+                       Image.Resampling.LANCZOS)
+    return draw_pose(crop, _moved(row, scale, box, zoom), 1.0, angles_caption(row))
+
+
+def render_keyframe(rgb: np.ndarray, row: dict, full_long_side: float,
+                    finder: FaceFinder) -> tuple[bytes, int, int] | None:
+    """(WebP bytes, width, height) of one keyframe (:func:`compose_keyframe`, head covered, then any face the
+    `finder` still sees, e.g. a bystander's); None without a head or with a face left."""
+    image = compose_keyframe(rgb, row, full_long_side)
+    image = cover_found_faces(image, finder) if image is not None else None
+    if image is None:
+        return None
     buf = io.BytesIO()
     image.save(buf, format="WEBP", quality=WEBP_QUALITY, method=4)
-    return buf.getvalue()
+    return buf.getvalue(), image.width, image.height
