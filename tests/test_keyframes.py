@@ -6,7 +6,6 @@ import io
 
 import numpy as np
 import polars as pl
-import pytest
 from PIL import Image
 
 from hingeflow import schemas
