@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 from PIL import Image, ImageDraw
 
-from hingeflow.decode import upright
+from hingeflow.decode import scaled_size, upright
 from hingeflow.landmarks import INDEX, LANDMARKS
 
 THUMB_PX = 240  # long side of a thumbnail (a crop around the person)
@@ -52,18 +52,16 @@ def bottom_frames(picks: pl.DataFrame, frames: pl.DataFrame) -> pl.DataFrame:
 
 
 def grab_frames(path: str, frame_idxs: list[int], long_side_px: int = DECODE_PX) -> dict[int, np.ndarray]:
-    """Decode the frames with these decode-order indices: upright RGB, long side `long_side_px`."""
+    """Decode the frames with these decode-order indices: upright RGB, long side at most `long_side_px`."""
     wanted, out = set(frame_idxs), {}
     with av.open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         for idx, frame in enumerate(container.decode(stream)):
             if idx in wanted:
-                rotation = getattr(frame, "rotation", 0) or 0
-                w, h = (frame.width, frame.height) if rotation % 180 == 0 else (frame.height, frame.width)
-                scale = long_side_px / max(w, h)
-                size = (max(2, round(frame.width * scale)), max(2, round(frame.height * scale)))
-                out[idx] = upright(frame.to_ndarray(format="rgb24", width=size[0], height=size[1]), rotation)
+                width, height = scaled_size(frame.width, frame.height, long_side_px)
+                rgb = frame.to_ndarray(format="rgb24", width=width, height=height)
+                out[idx] = upright(rgb, getattr(frame, "rotation", 0) or 0)
                 if len(out) == len(wanted):
                     break
     return out
