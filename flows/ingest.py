@@ -1,8 +1,10 @@
 """Ingest flow: plan -> probe + pose (mapped over videos) -> validate -> analyse -> validate
 -> keyframes -> commit -> reports (+ Prefect artifacts).
 
-Runs on Prefect's ephemeral API by default (no server to start). Tasks pass
-paths, ids and small records; decoding and pose happen in child processes.
+Runs on Prefect's ephemeral API by default (no server to start), on the task
+runner the settings choose (`flows.runners`): the body only submits and maps
+tasks. Tasks pass paths, ids and small records; decoding and pose happen in
+child processes. Every task retries transient I/O errors with backoff.
 Each validation task checks one stage's tables against `data_contracts/` and
 stages the rows that meet them; the analysis reads only those rows, and
 `commit` makes the run visible to readers at once. The coach reports are
@@ -17,24 +19,44 @@ from pathlib import Path
 from prefect import flow, task, unmapped
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.tasks import exponential_backoff
 
+from flows.runners import task_runner
 from hingeflow import pipeline
 from hingeflow.report.render import Rendered, render_reports
 from hingeflow.report.run_summary import artifact_key, run_markdown
 from hingeflow.settings import Settings
 from hingeflow.warehouse import Warehouse
 
-plan_task = task(pipeline.plan, name="plan", cache_policy=NO_CACHE)
-probe_task = task(pipeline.probe, name="probe", cache_policy=NO_CACHE)
-pose_task = task(pipeline.pose, name="pose", cache_policy=NO_CACHE)
-check_ingest_task = task(pipeline.check_ingest_tables, name="validate-ingest-tables",
-                         cache_policy=NO_CACHE)
-analyse_task = task(pipeline.analyse, name="analyse", cache_policy=NO_CACHE)
-check_reps_task = task(pipeline.check_rep_tables, name="validate-rep-tables", cache_policy=NO_CACHE)
-keyframes_task = task(pipeline.stage_keyframes, name="keyframes", cache_policy=NO_CACHE)
-commit_task = task(pipeline.commit, name="commit", cache_policy=NO_CACHE)
-report_task = task(render_reports, name="report", cache_policy=NO_CACHE)
+RETRIES = 3  # transient I/O only (see `transient_io`), after 2, 4 and 8 s (+ jitter)
+
+
+def transient_io(task, task_run, state) -> bool:
+    """Retry condition: an I/O error that may pass (a busy network disk or object store, a dropped
+    connection); contract breaks, bad settings and bugs fail at once. Broken media never gets
+    here: probe and pose report those as quarantine reasons, not exceptions."""
+    exc = state.result(raise_on_failure=False)
+    permanent = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+    return isinstance(exc, OSError) and not isinstance(exc, permanent)
+
+
+def stage_task(fn, name: str):
+    """A stage as a Prefect task: no result cache (the pose cache is the staged file, see
+    `pipeline.staging_key`), retried with exponential backoff on transient I/O."""
+    return task(fn, name=name, cache_policy=NO_CACHE, retries=RETRIES,
+                retry_delay_seconds=exponential_backoff(backoff_factor=2), retry_jitter_factor=0.5,
+                retry_condition_fn=transient_io)
+
+
+plan_task = stage_task(pipeline.plan, "plan")
+probe_task = stage_task(pipeline.probe, "probe")
+pose_task = stage_task(pipeline.pose, "pose")
+check_ingest_task = stage_task(pipeline.check_ingest_tables, "validate-ingest-tables")
+analyse_task = stage_task(pipeline.analyse_run, "analyse")
+check_reps_task = stage_task(pipeline.check_run_reps, "validate-rep-tables")
+keyframes_task = stage_task(pipeline.stage_keyframes, "keyframes")
+commit_task = stage_task(pipeline.commit, "commit")
+report_task = stage_task(render_reports, "report")
 
 
 @task(name="artifacts", cache_policy=NO_CACHE)
@@ -47,7 +69,7 @@ def publish_artifacts(summary: pipeline.RunSummary, rendered: Rendered) -> None:
                              description=f"coach report of {athlete_id}")
 
 
-@flow(name="hingeflow-ingest", log_prints=True)
+@flow(name="hingeflow-ingest", log_prints=True, task_runner=task_runner(Settings()))  # HINGEFLOW_RUNNER etc.
 def ingest(inbox: str, warehouse: str, settings: Settings | None = None) -> pipeline.RunSummary:
     """Bring every new video of `inbox` into the `warehouse` tables."""
     settings = settings or Settings()
@@ -62,26 +84,27 @@ def ingest(inbox: str, warehouse: str, settings: Settings | None = None) -> pipe
         seconds[stage] = time.perf_counter() - clock
         clock = time.perf_counter()
 
-    plan = plan_task(Path(inbox), wh, settings)
+    plan = plan_task.submit(Path(inbox), wh, settings).result()
     lap("plan")
     probes = probe_task.map(plan.new, unmapped(settings))
     poses = pose_task.map(probes, unmapped(wh), unmapped(settings)).result()
     lap("probe_and_pose")
-    steps = [check_ingest_task(plan, poses, wh, settings)]
+    steps = [check_ingest_task.submit(plan, poses, wh, settings).result()]
     lap("ingest_tables")  # gate, tables built, validated (its `validate` share is reported apart)
     if steps[0].usable:  # an unusable table stops the run; commit reports it
-        reps = analyse_task(plan, wh)
+        analyse_task.submit(plan, wh).result()
         lap("analyse")
-        steps.append(check_reps_task(plan, reps, wh, settings))
+        steps.append(check_reps_task.submit(plan, wh, settings).result())
         lap("rep_tables")
-        keyframes_task(plan, poses, wh, settings)
+        keyframes_task.submit(plan, poses, wh, settings).result()
         lap("keyframes")
-    summary = commit_task(plan, poses, steps, wh, settings, seconds)
+    summary = commit_task.submit(plan, poses, steps, wh, settings, seconds).result()
     if summary.reps:
-        publish_artifacts(summary, report_task(wh))
+        rendered = report_task.submit(wh)
+        publish_artifacts.submit(summary, rendered).result()
     return summary
 
 
 def ingest_with(settings: Settings):
-    """The ingest flow with a thread runner sized to `settings.workers` (each thread drives one child process)."""
-    return ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=settings.workers))
+    """The ingest flow on the task runner that `settings` chooses (see `flows.runners`)."""
+    return ingest.with_options(task_runner=task_runner(settings))

@@ -6,6 +6,7 @@ import csv
 import os
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,26 @@ def real_run(footage: Path, tmp_path_factory):
     warehouse = inbox.parent / "warehouse"
     summary = ingest_with(settings)(str(inbox), str(warehouse), settings)
     return Warehouse(warehouse), {r["file"]: r for r in rows}, summary, footage
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    root: Path
+    inbox: Path  # the synthetic gym's uploads
+    warehouse: Path  # what `hingeflow demo` made of them (local thread runner)
+    truth: list[dict]  # the synthetic athletes
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> DemoRun:
+    """`hingeflow demo` (3 athletes x 2 weeks, 21 clips) in a subprocess with its own Prefect home."""
+    import json
+    import subprocess
+
+    root = tmp_path_factory.mktemp("demo")
+    env = {**os.environ, "PREFECT_HOME": str(root / "prefect")}  # its own API database: the run's artifacts only
+    hingeflow = str(Path(sys.executable).with_name("hingeflow"))
+    subprocess.run([hingeflow, "demo", "--warehouse", str(root / "wh"), "--footage", str(root / "footage")],
+                   check=True, capture_output=True, text=True, env=env)
+    truth = json.loads((root / "footage" / "truth" / "athletes.json").read_text())["athletes"]
+    return DemoRun(root, root / "footage" / "inbox", root / "wh", truth)

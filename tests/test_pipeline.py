@@ -84,6 +84,12 @@ def test_changed_pose_options_change_the_cache_key():
     assert a != b and a.startswith("abc-")
 
 
+def test_changed_pose_code_changes_the_cache_key():
+    options = pipeline.pose_options(Settings())
+    assert pipeline.staging_key("abc", options) == pipeline.staging_key("abc", options, pipeline.pose_code_version())
+    assert pipeline.staging_key("abc", options) != pipeline.staging_key("abc", options, "0123456789ab")
+
+
 def test_two_weeks_at_equal_load_give_a_week_over_week_comparison(tmp_path):
     from hingeflow.synth.clip import ClipSpec, render_clip
 

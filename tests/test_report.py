@@ -84,14 +84,9 @@ def test_week_over_week_lines_say_which_load_got_worse():
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """`hingeflow demo` (3 athletes, 2 weeks): (warehouse, truth athletes)."""
-    root = tmp_path_factory.mktemp("demo")
-    env = {**os.environ, "PREFECT_HOME": str(root / "prefect")}  # its own API database: the run's artifacts only
-    subprocess.run([HINGEFLOW, "demo", "--warehouse", str(root / "wh"), "--footage", str(root / "footage")],
-                   check=True, capture_output=True, text=True, env=env)
-    truth = json.loads((root / "footage" / "truth" / "athletes.json").read_text())["athletes"]
-    return Warehouse(root / "wh"), truth, root
+def demo(demo_run):
+    """(warehouse, truth athletes, root) of the session's `hingeflow demo` run."""
+    return Warehouse(demo_run.warehouse), demo_run.truth, demo_run.root
 
 
 def test_the_report_names_the_true_breakdown_load_and_the_injected_fault(demo):

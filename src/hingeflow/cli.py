@@ -1,4 +1,4 @@
-"""Command line: `hingeflow run | demo | synth`."""
+"""Command line: `hingeflow run | serve | demo | synth | contracts | validate | report`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -52,8 +53,14 @@ def _run(inbox: Path, warehouse: Path, settings: Settings):
         return None
 
     from flows.ingest import ingest_with
+    from flows.runners import shared_api
+    from hingeflow.pipeline import pose_options, staging_key
+    from hingeflow.progress import PoseProgress
 
-    summary = ingest_with(settings)(str(inbox), str(warehouse), settings)
+    options = pose_options(settings)
+    expected = [Warehouse(warehouse).staged_frames(staging_key(c.video_id, options)) for c in pending.new]
+    with shared_api(settings), PoseProgress(console, expected):
+        summary = ingest_with(settings)(str(inbox), str(warehouse), settings)
     _print_summary(summary, warehouse, time.perf_counter() - start)
     return summary
 
@@ -62,15 +69,48 @@ def _run(inbox: Path, warehouse: Path, settings: Settings):
 def run(
     inbox: Path = typer.Option(..., exists=True, file_okay=False, help="folder of upload folders"),
     warehouse: Path = typer.Option(..., help="Parquet warehouse folder (created if missing)"),
-    runner: str = typer.Option("local", help="local (threads driving child processes)"),
+    runner: str = typer.Option(None, help="local (threads driving child processes), process (a process pool) "
+                               "or dask (a Dask cluster; default: HINGEFLOW_RUNNER or local)"),
     workers: int = typer.Option(None, min=1, help="videos processed at once (default: HINGEFLOW_WORKERS or 2)"),
+    dask_address: str = typer.Option(None, help="scheduler of an existing Dask cluster, e.g. tcp://10.0.0.5:8786 "
+                                     "(default: HINGEFLOW_DASK_ADDRESS; none: a local cluster of WORKERS processes)"),
     analysis_fps: float = typer.Option(None, min=1, help="frames/s analysed (default: HINGEFLOW_ANALYSIS_FPS or 30)"),
 ) -> None:
     """Ingest new videos from INBOX into WAREHOUSE (idempotent)."""
-    if runner != "local":
-        raise typer.BadParameter(f"runner {runner!r} is not available yet; use 'local'")
-    overrides = {k: v for k, v in {"workers": workers, "analysis_fps": analysis_fps}.items() if v is not None}
-    _run(inbox, warehouse, Settings(**overrides))
+    overrides = {"runner": runner, "workers": workers, "dask_address": dask_address, "analysis_fps": analysis_fps}
+    try:
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise typer.BadParameter(first["msg"], param_hint=f"--{str(first['loc'][0]).replace('_', '-')}") from None
+    _run(inbox, warehouse, settings)
+
+
+@app.command()
+def serve(
+    inbox: Path = typer.Option(..., help="folder of upload folders"),
+    warehouse: Path = typer.Option(..., help="Parquet warehouse folder (created if missing)"),
+    cron: str = typer.Option("0 2 * * 1", help="when to run, a cron line (default: Mondays 02:00)"),
+    timezone: str = typer.Option("UTC", help="time zone of the cron line, e.g. Europe/Berlin"),
+    every: float = typer.Option(None, min=1, help="run every EVERY seconds instead of the cron line"),
+) -> None:
+    """Serve the weekly deployment: runs INBOX -> WAREHOUSE on schedule, one run at a time.
+
+    Needs a Prefect server (PREFECT_API_URL), e.g. `prefect server start` on this machine.
+    The runner and other settings come from HINGEFLOW_* variables.
+    """
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        console.print("[red]schedules need a Prefect server: start one (`prefect server start`) and set "
+                      "PREFECT_API_URL, e.g. http://127.0.0.1:4200/api[/red]")
+        raise typer.Exit(2)
+    from flows.deployments import serve_weekly, weekly_deployment
+
+    deployment = weekly_deployment(str(inbox.resolve()), str(warehouse.resolve()), cron, timezone, every)
+    console.print(f"serving {deployment.name}: {inbox.resolve()} -> {warehouse.resolve()}, "
+                  + (f"every {every:g} s" if every else f"cron '{cron}' ({timezone})"))
+    serve_weekly(deployment)
 
 
 @app.command()

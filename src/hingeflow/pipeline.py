@@ -7,6 +7,7 @@ Every stage takes and returns small records (paths, ids, numbers), never frames.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import importlib
 import json
@@ -21,6 +22,7 @@ from hingeflow import quality_gate, schemas, validation
 from hingeflow.analytics import stage
 from hingeflow.inbox import Candidate
 from hingeflow.isolation import IsolatedError, run_isolated
+from hingeflow.parquet_io import write_parquet_atomic
 from hingeflow.pose import POSE_MODEL, POSE_MODEL_VERSION, PoseOptions, PoseSummary, extract_pose
 from hingeflow.probe import ProbeResult, probe_video
 from hingeflow.report import keyframes
@@ -66,9 +68,27 @@ def pose_options(settings: Settings) -> PoseOptions:
     return PoseOptions(settings.analysis_fps, settings.max_side_px, settings.model_complexity, True)
 
 
-def staging_key(video_id: str, options: PoseOptions) -> str:
-    """Cache key of a video's pose output: content hash + every option that changes it."""
-    opts = json.dumps({**asdict(options), "model": POSE_MODEL_VERSION}, sort_keys=True)
+POSE_CODE = ("pose.py", "decode.py", "backline.py", "angles.py", "landmarks.py", "schemas.py")  # make `frames`
+
+
+@functools.cache
+def pose_code_version() -> str:
+    """Hash of the modules that turn a video into `frames` rows: staged pose made by other code is not reused."""
+    digest = hashlib.sha256()
+    for name in POSE_CODE:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def staging_key(video_id: str, options: PoseOptions, code: str | None = None) -> str:
+    """Cache key of a video's pose output: its content hash (`video_id`), every option that changes
+    the output, the model version and the pose code's version (`pose_code_version`).
+
+    The staged file under this key is the cache: unchanged videos are decoded once, whichever
+    run, process or machine (sharing the warehouse) asks again before the run commits.
+    """
+    opts = json.dumps({**asdict(options), "model": POSE_MODEL_VERSION, "code": code or pose_code_version()},
+                      sort_keys=True)
     return f"{video_id}-{hashlib.sha256(opts.encode()).hexdigest()[:12]}"
 
 
@@ -281,6 +301,24 @@ def check_rep_tables(plan_: RunPlan, reps: pl.DataFrame, warehouse: Warehouse, s
     return Staged(rows={**staged.rows, **derived.rows}, quality=pl.concat([staged.quality, derived.quality]),
                   quarantined=pl.concat([staged.quarantined, derived.quarantined]),
                   broken=staged.broken + derived.broken, seconds=staged.seconds + derived.seconds)
+
+
+def _unchecked_reps(warehouse: Warehouse, run_id: str) -> Path:
+    """Where `analyse_run` leaves a run's reps for `check_run_reps` (never published: not a part file)."""
+    return warehouse.run_staging_dir / run_id / "_unchecked" / "reps.parquet"
+
+
+def analyse_run(plan_: RunPlan, warehouse: Warehouse) -> int:
+    """`analyse` as a task that passes a path, not a table: the reps go to the run's staging
+    folder, unchecked, for `check_run_reps`. Returns how many reps."""
+    reps = analyse(plan_, warehouse)
+    write_parquet_atomic(reps.to_arrow(), _unchecked_reps(warehouse, plan_.run_id))
+    return reps.height
+
+
+def check_run_reps(plan_: RunPlan, warehouse: Warehouse, settings: Settings) -> Staged:
+    """`check_rep_tables` on the reps `analyse_run` left for this run."""
+    return check_rep_tables(plan_, pl.read_parquet(_unchecked_reps(warehouse, plan_.run_id)), warehouse, settings)
 
 
 def _grab_all(jobs: list[tuple[str, list[int]]]) -> list[dict]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -33,6 +35,10 @@ class Settings(BaseSettings):
     min_detection_rate: float = Field(0.05, ge=0, le=1, description="below this a video is quarantined as 'no person'")
     extra_exercises: tuple[str, ...] = ()
     validate_tables: bool = Field(True, description="check every table against its contract (Great Expectations)")
+    runner: Literal["local", "process", "dask"] = Field(
+        "local", description="where tasks run: local threads, local processes, or a Dask cluster (prefect-dask)")
+    dask_address: str | None = Field(
+        None, description="scheduler of an existing Dask cluster (tcp://host:8786); none: a LocalCluster per run")
 
     @property
     def exercises(self) -> tuple[str, ...]:

@@ -216,8 +216,13 @@ class Warehouse:
         return moved
 
     def commit(self, run_id: str, summary: dict, replaces: Iterable[Table] = ()) -> Path:
-        """Make a run's staged files visible: write its marker, then publish them."""
-        path = self.write_marker(run_id, summary, replaces)
+        """Make a run's staged files visible: write its marker, then publish them.
+
+        Safe to retry: once the marker exists, a repeated commit only finishes publishing.
+        """
+        path = self.marker(run_id)
+        if not path.exists():
+            self.write_marker(run_id, summary, replaces)
         self.publish(run_id)
         return path
 
