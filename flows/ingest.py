@@ -14,7 +14,6 @@ rendered from the committed tables, then linked as artifacts.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from prefect import flow, task, unmapped
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
@@ -48,6 +47,7 @@ def stage_task(fn, name: str):
                 retry_condition_fn=transient_io)
 
 
+localise_task = stage_task(pipeline.localise, "localise")
 plan_task = stage_task(pipeline.plan, "plan")
 probe_task = stage_task(pipeline.probe, "probe")
 pose_task = stage_task(pipeline.pose, "pose")
@@ -57,6 +57,7 @@ check_reps_task = stage_task(pipeline.check_run_reps, "validate-rep-tables")
 keyframes_task = stage_task(pipeline.stage_keyframes, "keyframes")
 commit_task = stage_task(pipeline.commit, "commit")
 report_task = stage_task(render_reports, "report")
+push_task = stage_task(pipeline.push, "push")
 
 
 @task(name="artifacts", cache_policy=NO_CACHE)
@@ -71,9 +72,10 @@ def publish_artifacts(summary: pipeline.RunSummary, rendered: Rendered) -> None:
 
 @flow(name="hingeflow-ingest", log_prints=True, task_runner=task_runner(Settings()))  # HINGEFLOW_RUNNER etc.
 def ingest(inbox: str, warehouse: str, settings: Settings | None = None) -> pipeline.RunSummary:
-    """Bring every new video of `inbox` into the `warehouse` tables."""
+    """Bring every new video of `inbox` into the `warehouse` tables (folders or fsspec URLs)."""
     settings = settings or Settings()
-    wh = Warehouse(Path(warehouse))
+    inbox_dir, warehouse_dir = localise_task.submit(inbox, warehouse, settings).result()
+    wh = Warehouse(warehouse_dir)
     if settings.validate_tables:
         pipeline.preload_validation()
     seconds: dict[str, float] = {}
@@ -84,7 +86,7 @@ def ingest(inbox: str, warehouse: str, settings: Settings | None = None) -> pipe
         seconds[stage] = time.perf_counter() - clock
         clock = time.perf_counter()
 
-    plan = plan_task.submit(Path(inbox), wh, settings).result()
+    plan = plan_task.submit(inbox_dir, wh, settings).result()
     lap("plan")
     probes = probe_task.map(plan.new, unmapped(settings))
     poses = pose_task.map(probes, unmapped(wh), unmapped(settings)).result()
@@ -102,6 +104,7 @@ def ingest(inbox: str, warehouse: str, settings: Settings | None = None) -> pipe
     if summary.reps:
         rendered = report_task.submit(wh)
         publish_artifacts.submit(summary, rendered).result()
+    push_task.submit(warehouse_dir, warehouse).result()
     return summary
 
 

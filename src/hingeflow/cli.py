@@ -24,7 +24,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Hip-hinge fo
 console = Console()
 
 
-def _print_summary(summary, warehouse: Path, elapsed: float) -> None:
+def _print_summary(summary, warehouse: str, local: Path, elapsed: float) -> None:
     table = Table(title=f"run {summary.run_id}", show_header=False)
     for key in ("videos_new", "videos_ok", "videos_quarantined", "videos_skipped", "rows_rejected", "frames", "reps"):
         table.add_row(key.replace("_", " "), str(getattr(summary, key)))
@@ -32,23 +32,28 @@ def _print_summary(summary, warehouse: Path, elapsed: float) -> None:
         table.add_row(f"{stage} s", f"{s:.1f}")
     table.add_row("total s", f"{elapsed:.1f}")
     console.print(table)
-    console.print(f"warehouse: [bold]{warehouse.resolve()}[/bold]")
+    if local != Path(warehouse):
+        console.print(f"warehouse: [bold]{warehouse}[/bold] (local copy: {local.resolve()})")
+    else:
+        console.print(f"warehouse: [bold]{local.resolve()}[/bold]")
     for name in ("videos", "frames", "reps", "sets", "breakdown", "week_over_week", "quarantine"):
-        if (warehouse / name).is_dir():
-            console.print(f"  {name:<11} {(warehouse / name).resolve()}")
-    if (warehouse / "reports" / "index.html").is_file():
-        console.print(f"reports: [bold]{(warehouse / 'reports' / 'index.html').resolve()}[/bold]")
+        if (local / name).is_dir():
+            console.print(f"  {name:<11} {(local / name).resolve()}")
+    if (local / "reports" / "index.html").is_file():
+        console.print(f"reports: [bold]{(local / 'reports' / 'index.html').resolve()}[/bold]")
 
 
-def _run(inbox: Path, warehouse: Path, settings: Settings):
-    from hingeflow.planning import plan
+def _run(inbox: str, warehouse: str, settings: Settings):
+    """Run the ingest flow on `inbox` -> `warehouse` (folders or fsspec URLs)."""
+    from hingeflow.planning import localise, plan
     from hingeflow.warehouse import Warehouse
 
     start = time.perf_counter()
     # Starting the orchestrator costs seconds; an unchanged inbox needs none of it.
-    pending = plan(inbox, Warehouse(warehouse), settings)
+    inbox_dir, warehouse_dir = localise(inbox, warehouse, settings)
+    pending = plan(inbox_dir, Warehouse(warehouse_dir), settings)
     if not pending.new and not pending.rejections:
-        console.print(f"nothing new: {pending.skipped} video(s) already in {warehouse.resolve()} "
+        console.print(f"nothing new: {pending.skipped} video(s) already in {warehouse} "
                       f"({time.perf_counter() - start:.2f} s)")
         return None
 
@@ -58,17 +63,26 @@ def _run(inbox: Path, warehouse: Path, settings: Settings):
     from hingeflow.progress import PoseProgress
 
     options = pose_options(settings)
-    expected = [Warehouse(warehouse).staged_frames(staging_key(c.video_id, options)) for c in pending.new]
+    expected = [Warehouse(warehouse_dir).staged_frames(staging_key(c.video_id, options)) for c in pending.new]
     with shared_api(settings), PoseProgress(console, expected):
-        summary = ingest_with(settings)(str(inbox), str(warehouse), settings)
-    _print_summary(summary, warehouse, time.perf_counter() - start)
+        summary = ingest_with(settings)(inbox, warehouse, settings)
+    _print_summary(summary, warehouse, warehouse_dir, time.perf_counter() - start)
     return summary
+
+
+def _location(value: str, must_exist: bool) -> str:
+    """A folder path or an fsspec URL, as given; a local inbox must be an existing folder."""
+    from hingeflow.storage import is_remote
+
+    if not is_remote(value) and must_exist and not Path(value).is_dir():
+        raise typer.BadParameter(f"{value} is not a folder")
+    return value
 
 
 @app.command()
 def run(
-    inbox: Path = typer.Option(..., exists=True, file_okay=False, help="folder of upload folders"),
-    warehouse: Path = typer.Option(..., help="Parquet warehouse folder (created if missing)"),
+    inbox: str = typer.Option(..., help="folder of upload folders, or an fsspec URL (s3://bucket/inbox)"),
+    warehouse: str = typer.Option(..., help="Parquet warehouse folder (created if missing), or an fsspec URL"),
     runner: str = typer.Option(None, help="local (threads driving child processes), process (a process pool) "
                                "or dask (a Dask cluster; default: HINGEFLOW_RUNNER or local)"),
     workers: int = typer.Option(None, min=1, help="videos processed at once (default: HINGEFLOW_WORKERS or 2)"),
@@ -83,13 +97,13 @@ def run(
     except ValidationError as exc:
         first = exc.errors()[0]
         raise typer.BadParameter(first["msg"], param_hint=f"--{str(first['loc'][0]).replace('_', '-')}") from None
-    _run(inbox, warehouse, settings)
+    _run(_location(inbox, must_exist=True), _location(warehouse, must_exist=False), settings)
 
 
 @app.command()
 def serve(
-    inbox: Path = typer.Option(..., help="folder of upload folders"),
-    warehouse: Path = typer.Option(..., help="Parquet warehouse folder (created if missing)"),
+    inbox: str = typer.Option(..., help="folder of upload folders, or an fsspec URL"),
+    warehouse: str = typer.Option(..., help="Parquet warehouse folder (created if missing), or an fsspec URL"),
     cron: str = typer.Option("0 2 * * 1", help="when to run, a cron line (default: Mondays 02:00)"),
     timezone: str = typer.Option("UTC", help="time zone of the cron line, e.g. Europe/Berlin"),
     every: float = typer.Option(None, min=1, help="run every EVERY seconds instead of the cron line"),
@@ -106,9 +120,11 @@ def serve(
                       "PREFECT_API_URL, e.g. http://127.0.0.1:4200/api[/red]")
         raise typer.Exit(2)
     from flows.deployments import serve_weekly, weekly_deployment
+    from hingeflow.storage import is_remote
 
-    deployment = weekly_deployment(str(inbox.resolve()), str(warehouse.resolve()), cron, timezone, every)
-    console.print(f"serving {deployment.name}: {inbox.resolve()} -> {warehouse.resolve()}, "
+    inbox, warehouse = (x if is_remote(x) else str(Path(x).resolve()) for x in (inbox, warehouse))
+    deployment = weekly_deployment(inbox, warehouse, cron, timezone, every)
+    console.print(f"serving {deployment.name}: {inbox} -> {warehouse}, "
                   + (f"every {every:g} s" if every else f"cron '{cron}' ({timezone})"))
     serve_weekly(deployment)
 
@@ -144,7 +160,7 @@ def demo(
         start = time.perf_counter()
         make_gym(footage, athletes=athletes, weeks=weeks, seed=seed)
         console.print(f"synthesised footage in {time.perf_counter() - start:.1f} s: {footage.resolve()}")
-    _run(footage / "inbox", warehouse, Settings())
+    _run(str(footage / "inbox"), str(warehouse), Settings())
 
 
 @app.command()

@@ -27,7 +27,7 @@ from hingeflow.pose import POSE_MODEL, POSE_MODEL_VERSION, PoseOptions, PoseSumm
 from hingeflow.probe import ProbeResult, probe_video
 from hingeflow.report import keyframes
 from hingeflow.settings import Settings
-from hingeflow.planning import RunPlan, plan  # noqa: F401  (plan is a stage of this module's flow)
+from hingeflow.planning import RunPlan, localise, plan, push  # noqa: F401  (stages of this module's flow)
 from hingeflow.warehouse import Warehouse
 
 

@@ -1,4 +1,5 @@
-"""Planning a run: which uploads and videos are new (cheap: no decoding, no heavy imports).
+"""Planning a run: where to work (local copies of remote locations), which uploads and videos
+are new (cheap: no decoding, no heavy imports), and sending a run back to a remote warehouse.
 
 Kept apart from :mod:`hingeflow.pipeline` so that checking an unchanged inbox
 costs a file scan and a hash per video, not the import of MediaPipe.
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from hingeflow import schemas
+from hingeflow import schemas, storage
 from hingeflow.inbox import Candidate, UploadRejection, scan_inbox
 from hingeflow.settings import Settings
 from hingeflow.warehouse import Warehouse, new_run_id
@@ -38,3 +39,20 @@ def plan(inbox: Path, warehouse: Warehouse, settings: Settings) -> RunPlan:
         if (r.upload, r.rejection.manifest_row, r.rejection.reason) not in recorded
     ]
     return RunPlan(new_run_id(), new, rejections, len(scan.candidates) - len(new))
+
+
+def localise(inbox: str, warehouse: str, settings: Settings) -> tuple[Path, Path]:
+    """(inbox folder, warehouse folder) to work on: the locations themselves, or local copies of
+    remote ones, brought up to date (see :mod:`hingeflow.storage`)."""
+    inbox_dir = storage.local_copy(inbox, "inbox", settings.work_dir)
+    warehouse_dir = storage.local_copy(warehouse, "warehouse", settings.work_dir)
+    if storage.is_remote(inbox):
+        storage.pull(inbox, inbox_dir)
+    if storage.is_remote(warehouse):
+        storage.pull(warehouse, warehouse_dir)
+    return inbox_dir, warehouse_dir
+
+
+def push(warehouse_dir: Path, warehouse: str) -> dict[str, int]:
+    """Send a committed run from the local copy back to a remote warehouse (nothing for a local one)."""
+    return storage.push_warehouse(warehouse_dir, warehouse) if storage.is_remote(warehouse) else {}

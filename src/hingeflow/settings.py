@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -35,6 +36,8 @@ class Settings(BaseSettings):
     min_detection_rate: float = Field(0.05, ge=0, le=1, description="below this a video is quarantined as 'no person'")
     extra_exercises: tuple[str, ...] = ()
     validate_tables: bool = Field(True, description="check every table against its contract (Great Expectations)")
+    work_dir: Path = Field(Path.home() / ".cache" / "hingeflow",
+                           description="local copies of remote inboxes and warehouses (fsspec URLs)")
     runner: Literal["local", "process", "dask"] = Field(
         "local", description="where tasks run: local threads, local processes, or a Dask cluster (prefect-dask)")
     dask_address: str | None = Field(
