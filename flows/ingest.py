@@ -24,7 +24,9 @@ from flows.runners import task_runner
 from hingeflow import pipeline
 from hingeflow.report.render import Rendered, render_reports
 from hingeflow.report.run_summary import artifact_key, run_markdown
+from hingeflow.locking import warehouse_lock
 from hingeflow.settings import Settings
+from hingeflow.storage import local_copy
 from hingeflow.warehouse import Warehouse
 
 RETRIES = 3  # transient I/O only (see `transient_io`), after 2, 4 and 8 s (+ jitter)
@@ -72,8 +74,18 @@ def publish_artifacts(summary: pipeline.RunSummary, rendered: Rendered) -> None:
 
 @flow(name="hingeflow-ingest", log_prints=True, task_runner=task_runner(Settings()))  # HINGEFLOW_RUNNER etc.
 def ingest(inbox: str, warehouse: str, settings: Settings | None = None) -> pipeline.RunSummary:
-    """Bring every new video of `inbox` into the `warehouse` tables (folders or fsspec URLs)."""
+    """Bring every new video of `inbox` into the `warehouse` tables (folders or fsspec URLs).
+
+    Holds the warehouse's lock throughout: a second run on it waits `settings.lock_wait_s`,
+    then fails with `WarehouseBusy` (saying who holds it) without touching anything.
+    """
     settings = settings or Settings()
+    with warehouse_lock(local_copy(warehouse, "warehouse", settings.work_dir), settings.lock_wait_s):
+        return _stages(inbox, warehouse, settings)
+
+
+def _stages(inbox: str, warehouse: str, settings: Settings) -> pipeline.RunSummary:
+    """The flow's wiring (called inside the flow, under the warehouse lock)."""
     inbox_dir, warehouse_dir = localise_task.submit(inbox, warehouse, settings).result()
     wh = Warehouse(warehouse_dir)
     if settings.validate_tables:

@@ -45,13 +45,20 @@ def _print_summary(summary, warehouse: str, local: Path, elapsed: float) -> None
 
 def _run(inbox: str, warehouse: str, settings: Settings):
     """Run the ingest flow on `inbox` -> `warehouse` (folders or fsspec URLs)."""
+    from hingeflow.locking import WarehouseBusy, warehouse_lock
     from hingeflow.planning import localise, plan
+    from hingeflow.storage import local_copy
     from hingeflow.warehouse import Warehouse
 
     start = time.perf_counter()
     # Starting the orchestrator costs seconds; an unchanged inbox needs none of it.
-    inbox_dir, warehouse_dir = localise(inbox, warehouse, settings)
-    pending = plan(inbox_dir, Warehouse(warehouse_dir), settings)
+    try:
+        with warehouse_lock(local_copy(warehouse, "warehouse", settings.work_dir), settings.lock_wait_s):
+            inbox_dir, warehouse_dir = localise(inbox, warehouse, settings)
+            pending = plan(inbox_dir, Warehouse(warehouse_dir), settings)
+    except WarehouseBusy as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(3) from None
     if not pending.new and not pending.rejections:
         console.print(f"nothing new: {pending.skipped} video(s) already in {warehouse} "
                       f"({time.perf_counter() - start:.2f} s)")
@@ -64,8 +71,12 @@ def _run(inbox: str, warehouse: str, settings: Settings):
 
     options = pose_options(settings)
     expected = [Warehouse(warehouse_dir).staged_frames(staging_key(c.video_id, options)) for c in pending.new]
-    with shared_api(settings), PoseProgress(console, expected):
-        summary = ingest_with(settings)(inbox, warehouse, settings)
+    try:
+        with shared_api(settings), PoseProgress(console, expected):
+            summary = ingest_with(settings)(inbox, warehouse, settings)
+    except WarehouseBusy as exc:  # another run took the warehouse since the check above
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(3) from None
     _print_summary(summary, warehouse, warehouse_dir, time.perf_counter() - start)
     return summary
 

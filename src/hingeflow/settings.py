@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     validate_tables: bool = Field(True, description="check every table against its contract (Great Expectations)")
     work_dir: Path = Field(Path.home() / ".cache" / "hingeflow",
                            description="local copies of remote inboxes and warehouses (fsspec URLs)")
+    lock_wait_s: float = Field(0.0, ge=0, description="how long a run waits for a warehouse another run holds")
     runner: Literal["local", "process", "dask"] = Field(
         "local", description="where tasks run: local threads, local processes, or a Dask cluster (prefect-dask)")
     dask_address: str | None = Field(
