@@ -79,3 +79,16 @@ def test_parts_written_before_a_column_was_added_read_it_as_null(tmp_path):
     got = wh.read(schemas.QUARANTINE)
     assert got.height == 3 and got.columns == schemas.QUARANTINE.names
     assert got["stage"].null_count() == 2 and got["stage"].drop_nulls().to_list() == ["manifest"]
+
+
+def test_a_run_that_replaces_files_shows_old_or_new_rows_never_both(tmp_path):
+    wh = Warehouse(tmp_path)
+    wh.write_part(schemas.QUARANTINE, schemas.to_arrow(schemas.QUARANTINE, quarantine_rows(3)), "run1")
+    wh.commit("run1", {})
+    old = [p.relative_to(tmp_path).as_posix() for p in wh.part_files(schemas.QUARANTINE)]
+    wh.write_part(schemas.QUARANTINE, schemas.to_arrow(schemas.QUARANTINE, quarantine_rows(2)), "run2")
+    assert wh.read(schemas.QUARANTINE).height == 3  # staged, not committed
+    wh.write_marker("run2", {}, replace_files=old)  # committed, not yet published (a crash here)
+    assert wh.read(schemas.QUARANTINE).height == 2
+    wh.recover([schemas.QUARANTINE])  # the next run finishes publishing
+    assert wh.read(schemas.QUARANTINE).height == 2 and not (tmp_path / old[0]).exists()

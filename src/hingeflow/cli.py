@@ -217,5 +217,52 @@ def report(warehouse: Path = typer.Option(..., exists=True, file_okay=False),
     console.print(f"index: [bold]{done.index.resolve()}[/bold] ({len(done.pages)} report(s) in {done.seconds:.1f} s)")
 
 
+def _forget_artifacts(pattern) -> int:
+    """Delete the Prefect artifacts (report links, run summaries) that `pattern` finds; returns how many."""
+    from prefect.client.orchestration import get_client
+
+    gone = 0
+    with get_client(sync_client=True) as client:
+        for artifact in client.read_artifacts():
+            text = " ".join(str(x) for x in (artifact.key, artifact.description, artifact.data) if x)
+            if pattern.search(text):
+                client.delete_artifact(artifact.id)
+                gone += 1
+    return gone
+
+
+@app.command()
+def forget(warehouse: Path = typer.Option(..., exists=True, file_okay=False),
+           athlete: str = typer.Option(..., help="athlete id to erase"),
+           artifacts: bool = typer.Option(True, help="also delete Prefect artifacts that name the athlete "
+                                          "(in the API that PREFECT_API_URL / PREFECT_HOME points at)")) -> None:
+    """Erase an athlete everywhere the warehouse reaches: table rows, report, caches, validation results.
+
+    Remove their uploads from the inbox as well, or the next run brings them back.
+    """
+    from hingeflow.erasure import forget as erase
+    from hingeflow.locking import WarehouseBusy, warehouse_lock
+    from hingeflow.warehouse import Warehouse
+
+    start = time.perf_counter()
+    try:
+        with warehouse_lock(warehouse):
+            done = erase(Warehouse(warehouse), athlete)
+    except WarehouseBusy as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(3) from None
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"erased {done.videos} video(s): "
+                  + ", ".join(f"{n} {table} row(s)" for table, n in sorted(done.rows.items()))
+                  + f"; {len(done.files)} other file(s)")
+    if artifacts:
+        from hingeflow.erasure import mentions
+
+        console.print(f"deleted {_forget_artifacts(mentions(athlete, []))} Prefect artifact(s)")
+    console.print(f"done in {time.perf_counter() - start:.1f} s")
+
+
 if __name__ == "__main__":
     app()

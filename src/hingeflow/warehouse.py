@@ -117,8 +117,11 @@ class Warehouse:
         (it died between marking and publishing), so reads always see whole runs.
         """
         runs = self.committed_runs()
-        found = {p.relative_to(self.root): p for p in self._published(table) if _run_of(p) in runs}
-        for run in sorted(runs.intersection(self._staged_runs())):
+        pending = runs.intersection(self._staged_runs())
+        hidden = {rel for run in pending for rel in json.loads(self.marker(run).read_text()).get("replaces", [])}
+        found = {p.relative_to(self.root): p for p in self._published(table)
+                 if _run_of(p) in runs and p.relative_to(self.root).as_posix() not in hidden}
+        for run in sorted(pending):
             stage = self.run_staging_dir / run
             for p in sorted((stage / table.name).rglob(PART_GLOB)):
                 found.setdefault(p.relative_to(stage), p)
@@ -188,11 +191,14 @@ class Warehouse:
                  part.drop(table.partition_by).to_arrow().cast(schema))
                 for (value,), part in parts.items()]
 
-    def write_marker(self, run_id: str, summary: dict, replaces: Iterable[Table] = ()) -> Path:
-        """Commit a run: record its staged files and the snapshot files they supersede."""
+    def write_marker(self, run_id: str, summary: dict, replaces: Iterable[Table] = (),
+                     replace_files: Iterable[str] = ()) -> Path:
+        """Commit a run: record its staged files and the files they supersede (every published
+        file of the snapshot tables `replaces`, plus `replace_files`, paths relative to the root)."""
         stage = self.run_staging_dir / run_id
         files = sorted(p.relative_to(stage).as_posix() for p in stage.rglob(PART_GLOB)) if stage.is_dir() else []
-        old = sorted(p.relative_to(self.root).as_posix() for t in replaces for p in self._published(t))
+        old = sorted({p.relative_to(self.root).as_posix() for t in replaces for p in self._published(t)}
+                     | set(replace_files))
         body = {"run_id": run_id, "files": files, "replaces": old, "summary": summary}
         return write_text_atomic(json.dumps(body, indent=2, default=str), self.marker(run_id))
 
@@ -215,14 +221,15 @@ class Warehouse:
         shutil.rmtree(stage, ignore_errors=True)
         return moved
 
-    def commit(self, run_id: str, summary: dict, replaces: Iterable[Table] = ()) -> Path:
+    def commit(self, run_id: str, summary: dict, replaces: Iterable[Table] = (),
+               replace_files: Iterable[str] = ()) -> Path:
         """Make a run's staged files visible: write its marker, then publish them.
 
         Safe to retry: once the marker exists, a repeated commit only finishes publishing.
         """
         path = self.marker(run_id)
         if not path.exists():
-            self.write_marker(run_id, summary, replaces)
+            self.write_marker(run_id, summary, replaces, replace_files)
         self.publish(run_id)
         return path
 
