@@ -1,4 +1,4 @@
-"""Command line: `hingeflow run | serve | demo | synth | contracts | validate | report`."""
+"""Command line: `hingeflow run | serve | demo | synth | report | validate | forget | contracts`."""
 
 from __future__ import annotations
 
