@@ -17,7 +17,11 @@ from hingeflow.manifest import ATHLETE_ID, REQUIRED_COLUMNS, parse_manifest
 from hingeflow.settings import EXERCISES
 
 COLUMNS = (*REQUIRED_COLUMNS, "load_kg", "camera_view", "notes")
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomized: CI sees the same 300 cases per test every time. To explore, set derandomize=False
+# and run with `--hypothesis-seed=N` for many N (40 seeds found a leading backslash, a path rooted
+# on Windows, accepted by the manifest; it is now rejected)
+FUZZ = settings(max_examples=300, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 # cells: plausible values mixed with CSV metacharacters, unicode, paths that try to escape
 cell = st.one_of(

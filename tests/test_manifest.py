@@ -36,6 +36,7 @@ def test_good_row_is_accepted_with_iso_week():
         ("../a.mp4,ath-1,2026-11-02,deadlift,100,1", "leaves the upload folder"),
         ("/etc/passwd,ath-1,2026-11-02,deadlift,100,1", "is absolute"),
         ("C:\\x.mp4,ath-1,2026-11-02,deadlift,100,1", "is absolute"),
+        ("\\videos\\x.mp4,ath-1,2026-11-02,deadlift,100,1", "is absolute"),  # rooted on Windows (found by fuzzing)
         ("a.mp4,ath-1,2026-11-02,deadlift,100,0", "set_index must be >= 1"),
         ("a.mp4,ath-1,2026-11-02,deadlift,100,1,extra", "more cells than the header"),
     ],

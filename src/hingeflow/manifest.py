@@ -52,7 +52,7 @@ class ManifestRow(BaseModel):
         if "\x00" in v:
             raise ValueError("video path contains a NUL byte")
         posix, win = PurePosixPath(v), PureWindowsPath(v)
-        if posix.is_absolute() or win.is_absolute() or win.drive:
+        if posix.is_absolute() or win.is_absolute() or win.drive or win.root:
             raise ValueError(f"video path {v!r} is absolute; it must be relative to the manifest's folder")
         if ".." in posix.parts or ".." in win.parts:
             raise ValueError(f"video path {v!r} leaves the upload folder ('..')")
