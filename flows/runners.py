@@ -31,6 +31,8 @@ from prefect_dask import DaskTaskRunner
 
 from hingeflow.settings import Settings
 
+STARTUP_TIMEOUT_S = 120  # a fresh API database migrates first: over Prefect's 20 s default on a busy 2-core machine
+
 
 def task_runner(settings: Settings) -> TaskRunner:
     """The task runner that `settings` asks for."""
@@ -53,7 +55,7 @@ def shared_api(settings: Settings) -> Iterator[str | None]:
         yield None
         return
     server = SubprocessASGIServer()
-    server.start()
+    server.start(timeout=STARTUP_TIMEOUT_S)
     before = os.environ.get("PREFECT_API_URL")
     os.environ["PREFECT_API_URL"] = server.api_url  # inherited by worker processes started later
     try:

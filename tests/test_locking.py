@@ -85,3 +85,21 @@ def test_two_runs_at_once_one_refuses_and_the_tables_stay_whole(tmp_path):
     assert len(Warehouse(wh).committed_runs()) == 1
     third = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert third.returncode == 0 and "nothing new: 4 video(s)" in third.stdout
+
+
+def test_the_lock_is_reentrant_within_a_process(tmp_path):
+    with warehouse_lock(tmp_path):
+        with warehouse_lock(tmp_path):  # the flow inside the CLI's hold
+            pass
+        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+            from pathlib import Path
+            from hingeflow.locking import WarehouseBusy, warehouse_lock
+            try:
+                with warehouse_lock(Path({str(tmp_path)!r})):
+                    print("got it")
+            except WarehouseBusy:
+                print("busy")
+        """)], capture_output=True, text=True)
+        assert proc.stdout.strip() == "busy"  # still held after the inner release
+    with warehouse_lock(tmp_path):  # and released after the outer one
+        pass

@@ -9,6 +9,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# a fresh Prefect home migrates its database before the temporary API answers: can exceed the 20 s default
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 import time
 from pathlib import Path
@@ -46,19 +48,24 @@ def _print_summary(summary, warehouse: str, local: Path, elapsed: float) -> None
 def _run(inbox: str, warehouse: str, settings: Settings):
     """Run the ingest flow on `inbox` -> `warehouse` (folders or fsspec URLs)."""
     from hingeflow.locking import WarehouseBusy, warehouse_lock
-    from hingeflow.planning import localise, plan
     from hingeflow.storage import local_copy
-    from hingeflow.warehouse import Warehouse
 
     start = time.perf_counter()
-    # Starting the orchestrator costs seconds; an unchanged inbox needs none of it.
-    try:
+    try:  # held from the first look to the last write (the flow's own lock is re-entrant here)
         with warehouse_lock(local_copy(warehouse, "warehouse", settings.work_dir), settings.lock_wait_s):
-            inbox_dir, warehouse_dir = localise(inbox, warehouse, settings)
-            pending = plan(inbox_dir, Warehouse(warehouse_dir), settings)
+            return _run_locked(inbox, warehouse, settings, start)
     except WarehouseBusy as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(3) from None
+
+
+def _run_locked(inbox: str, warehouse: str, settings: Settings, start: float):
+    from hingeflow.planning import localise, plan
+    from hingeflow.warehouse import Warehouse
+
+    # Starting the orchestrator costs seconds; an unchanged inbox needs none of it.
+    inbox_dir, warehouse_dir = localise(inbox, warehouse, settings)
+    pending = plan(inbox_dir, Warehouse(warehouse_dir), settings)
     if not pending.new and not pending.rejections:
         console.print(f"nothing new: {pending.skipped} video(s) already in {warehouse} "
                       f"({time.perf_counter() - start:.2f} s)")
@@ -71,12 +78,8 @@ def _run(inbox: str, warehouse: str, settings: Settings):
 
     options = pose_options(settings)
     expected = [Warehouse(warehouse_dir).staged_frames(staging_key(c.video_id, options)) for c in pending.new]
-    try:
-        with shared_api(settings), PoseProgress(console, expected):
-            summary = ingest_with(settings)(inbox, warehouse, settings)
-    except WarehouseBusy as exc:  # another run took the warehouse since the check above
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(3) from None
+    with shared_api(settings), PoseProgress(console, expected):
+        summary = ingest_with(settings)(inbox, warehouse, settings)
     _print_summary(summary, warehouse, warehouse_dir, time.perf_counter() - start)
     return summary
 

@@ -3,6 +3,9 @@
 `fcntl.flock` locks belong to the open file, so the kernel drops them when the
 holder dies, even by kill -9: a crashed run never leaves a stale lock. The
 holder writes who it is into the file, so a refused run can say who is busy.
+The lock is re-entrant within a process: the CLI takes it before its first look
+at the warehouse and the flow it then runs takes it again, so no other run can
+slip in between.
 For a remote warehouse the lock is on this machine's local copy; runs from other
 machines are kept apart by the deployment's one-run limit.
 """
@@ -15,11 +18,14 @@ import fcntl
 import json
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 LOCK_NAME = ".lock"
+_HELD: dict[Path, int] = {}  # warehouses this process holds -> how many times
+_HELD_GUARD = threading.Lock()
 
 
 class WarehouseBusy(RuntimeError):
@@ -38,6 +44,18 @@ def _holder(path: Path) -> str:
 def warehouse_lock(root: Path, wait_s: float = 0.0, poll_s: float = 0.2) -> Iterator[Path]:
     """Hold the warehouse's lock; wait up to `wait_s` seconds for it, then raise `WarehouseBusy`."""
     root.mkdir(parents=True, exist_ok=True)
+    key = root.resolve()
+    with _HELD_GUARD:
+        again = _HELD.get(key, 0) > 0
+        if again:
+            _HELD[key] += 1
+    if again:  # this process holds it already
+        try:
+            yield root / LOCK_NAME
+        finally:
+            with _HELD_GUARD:
+                _HELD[key] -= 1
+        return
     path = root / LOCK_NAME
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + wait_s
@@ -54,9 +72,13 @@ def warehouse_lock(root: Path, wait_s: float = 0.0, poll_s: float = 0.2) -> Iter
         info = {"pid": os.getpid(), "host": socket.gethostname(), "since": dt.datetime.now(dt.UTC).isoformat()}
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
+        with _HELD_GUARD:
+            _HELD[key] = 1
         try:
             yield path
         finally:
+            with _HELD_GUARD:
+                del _HELD[key]
             os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
