@@ -3,7 +3,6 @@ everyone else's data is untouched."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import pytest
 from hingeflow import schemas
 from hingeflow.erasure import mentions, theirs
 from hingeflow.warehouse import Warehouse
+from servers import read_artifacts
 
 HINGEFLOW = str(Path(sys.executable).with_name("hingeflow"))
 GONE, STAYS = "ath-001", "ath-002"
@@ -40,12 +40,7 @@ def _cli(*args: str, env: dict) -> subprocess.CompletedProcess:
 
 
 def _artifacts(env: dict) -> list[str]:
-    code = ("import json\nfrom prefect.client.orchestration import get_client\n"
-            "with get_client(sync_client=True) as c:\n"
-            "    print(json.dumps([' '.join(str(x) for x in (a.key, a.description, a.data) if x) "
-            "for a in c.read_artifacts()]))")
-    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    return [" ".join(str(a[k]) for k in ("key", "description", "data") if a[k]) for a in read_artifacts(env)]
 
 
 def _texts(path: Path) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -17,6 +16,7 @@ from hingeflow.analytics.breakdown import breakdown, sets_table, week_over_week
 from hingeflow.analytics.faults import FAULTS
 from hingeflow.report.content import athlete_report, load_cues
 from hingeflow.warehouse import Warehouse
+from servers import read_artifacts
 
 HINGEFLOW = str(Path(sys.executable).with_name("hingeflow"))
 
@@ -199,12 +199,7 @@ def test_the_run_leaves_a_markdown_summary_and_a_link_per_report(demo):
     """Prefect artifacts of the demo run: one markdown summary naming every athlete's headline,
     one link per report to a file that exists; no file names or footage paths in them."""
     wh, truth, root = demo
-    code = ("import json\nfrom prefect.client.orchestration import get_client\n"
-            "with get_client(sync_client=True) as c:\n"
-            "    print(json.dumps([{'key': a.key, 'type': a.type, 'data': a.data} for a in c.read_artifacts()]))")
-    env = {**os.environ, "PREFECT_HOME": str(root / "prefect")}
-    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
-    artifacts = json.loads(out.strip().splitlines()[-1])
+    artifacts = read_artifacts({**os.environ, "PREFECT_HOME": str(root / "prefect")})
     by_key = {a["key"]: a for a in artifacts}
     summary = by_key["hingeflow-run"]
     assert summary["type"] == "markdown"

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from hingeflow import storage
+from servers import free_port, start_until_answering, stop
 
 BIN = Path(sys.executable).parent
 S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -31,23 +29,10 @@ def test_locations():
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
     """(endpoint URL, environment with its credentials): `moto_server` on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
-    proc = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
+    port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(endpoint, timeout=2).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("moto_server did not start")
-            time.sleep(0.3)
+    proc = start_until_answering([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], endpoint,
+                                 tmp_path_factory.mktemp("moto") / "moto.log", timeout_s=60)
     env = {**S3_ENV, "AWS_ENDPOINT_URL": endpoint}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # for s3fs in this process
@@ -57,9 +42,7 @@ def s3(tmp_path_factory):
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
-    proc.terminate()
-    proc.wait(30)
-    log.close()
+    stop(proc)
 
 
 def _fs():
