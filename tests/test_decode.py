@@ -77,3 +77,16 @@ def test_prefetch_stops_early_without_hanging():
     it = prefetch(iter(range(10_000)), depth=2)
     assert next(it) == 0
     it.close()
+
+
+def test_a_stream_cut_off_mid_way_raises_damaged_video_saying_where(tmp_path):
+    from bad_media import faststart, truncated
+    from hingeflow.decode import DamagedVideo
+
+    whole = faststart(constant_rate_clip(tmp_path / "whole.mp4", 90, Fraction(30), 320, 240), tmp_path / "fast.mp4")
+    cut = truncated(whole, tmp_path / "cut.mp4", keep=0.5)
+    seen = []
+    with pytest.raises(DamagedVideo, match=r"video data is damaged after \d+\.\d s") as err:
+        for f in iter_frames(str(cut), 30.0, 320):
+            seen.append(f.t_s)
+    assert 0 < len(seen) < 90 and f"after {seen[-1]:.1f} s" in str(err.value)

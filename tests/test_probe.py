@@ -3,7 +3,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from hingeflow.probe import UnusableVideo, frame_rate_stats, probe_video
+from hingeflow.probe import UnusableVideo, cut_off_reason, frame_rate_stats, probe_video
 from media import constant_rate_clip, marker_frame, rotated_storage, with_display_rotation, write_clip
 
 
@@ -32,11 +32,27 @@ def test_display_rotation_gives_upright_size(tmp_path, ccw):
     assert (r.width, r.height, r.rotation_deg) == (90, 160, ccw)
 
 
-def test_not_a_video_raises(tmp_path):
+def test_not_a_video_is_unusable_in_words(tmp_path):
     p = tmp_path / "junk.mp4"
     p.write_bytes(np.random.default_rng(0).bytes(4096))
-    with pytest.raises(Exception):
+    with pytest.raises(UnusableVideo, match="not a video FFmpeg can read"):
         probe_video(str(p))
+
+
+def test_a_file_cut_off_mid_stream_is_unusable(tmp_path):
+    from bad_media import faststart, truncated
+
+    whole = faststart(constant_rate_clip(tmp_path / "whole.mp4", 90, Fraction(30), 320, 240), tmp_path / "fast.mp4")
+    assert probe_video(str(whole)).frame_count == 90
+    with pytest.raises(UnusableVideo, match=r"file is cut off: it holds \d+ of the 90 frames its index lists"):
+        probe_video(str(truncated(whole, tmp_path / "cut.mp4", keep=0.6)))
+
+
+def test_cut_off_reason():
+    assert cut_off_reason(90, 90, 3.0, 30.0) is None
+    assert cut_off_reason(40, 0, 1.3, 30.0) is None  # WebM keeps no frame count
+    assert cut_off_reason(40, 90, 1.3, 30.0) == ("file is cut off: it holds 40 of the 90 frames its index lists "
+                                                 "(1.3 of 3.0 s); upload it again")
 
 
 def test_audio_only_is_unusable(tmp_path):

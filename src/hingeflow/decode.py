@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
 import av
 import numpy as np
 
+from hingeflow.isolation import MediaProblem
 from hingeflow.probe import normalise_rotation
 
 T = TypeVar("T")
@@ -76,7 +77,7 @@ def iter_frames(path: str, analysis_fps: float, max_side_px: int) -> Iterator[De
         t0: float | None = None
         last_t = -nominal_dt
         size: tuple[int, int] | None = None
-        for idx, frame in enumerate(container.decode(stream)):
+        for idx, frame in enumerate(_decoded(container, stream, lambda: last_t)):
             t_abs = float(frame.pts * frame.time_base) if frame.pts is not None else None
             if t0 is None:
                 t0 = t_abs if t_abs is not None else 0.0
@@ -88,6 +89,20 @@ def iter_frames(path: str, analysis_fps: float, max_side_px: int) -> Iterator[De
                 size = scaled_size(frame.width, frame.height, max_side_px)
             rgb = frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
             yield DecodedFrame(idx, t, upright(rgb, getattr(frame, "rotation", 0) or 0))
+
+
+class DamagedVideo(MediaProblem):
+    """The decoder met data it cannot read part-way through the video."""
+
+
+def _decoded(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+             last_t: Callable[[], float]) -> Iterator[av.VideoFrame]:
+    """`container.decode(stream)`, a decoding error raised as DamagedVideo saying where (s)."""
+    try:
+        yield from container.decode(stream)
+    except av.error.FFmpegError as exc:
+        raise DamagedVideo(f"video data is damaged after {max(last_t(), 0.0):.1f} s "
+                           f"({exc.strerror or type(exc).__name__})") from None
 
 
 def prefetch(items: Iterable[T], depth: int = 4) -> Iterator[T]:

@@ -21,8 +21,16 @@ _PRELOAD = ["hingeflow.probe", "hingeflow.pose"]
 _CTX = None
 
 
+class MediaProblem(ValueError):
+    """What is wrong with a user's file, in words meant for them (reported without the type name)."""
+
+
 class IsolatedError(RuntimeError):
-    """The child failed: it raised, crashed, ran out of memory or out of time."""
+    """The child failed: it raised, crashed, ran out of memory or out of time (`timed_out`)."""
+
+    def __init__(self, message: str, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
 
 
 def _context() -> mp.context.BaseContext:
@@ -49,6 +57,8 @@ def _child(conn: multiprocessing.connection.Connection, fn: Callable[..., Any], 
         conn.send(("ok", fn(*args)))
     except MemoryError:
         conn.send(("error", f"ran out of memory (limit {memory_mb} MB)"))
+    except MediaProblem as exc:
+        conn.send(("error", str(exc)))
     except Exception as exc:  # report any failure of untrusted input to the parent, with its type
         conn.send(("error", f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=3)))
     finally:
@@ -70,7 +80,7 @@ def run_isolated(fn: Callable[..., Any], args: tuple, timeout_s: float, memory_m
         child.close()
         try:
             if not parent.poll(timeout_s):
-                raise IsolatedError(f"timed out after {timeout_s:g} s")
+                raise IsolatedError(f"timed out after {timeout_s:g} s", timed_out=True)
             try:
                 message = parent.recv()
             except EOFError:

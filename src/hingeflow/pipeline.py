@@ -99,14 +99,17 @@ def probe(candidate: Candidate, settings: Settings) -> ProbeOutcome:
     except IsolatedError as exc:
         reason = str(exc).replace(str(candidate.path), candidate.row.video)
         return ProbeOutcome(candidate, None, f"cannot read video: {reason}")
+    if result.duration_s < settings.min_duration_s:
+        return ProbeOutcome(candidate, result, f"too short to hold a rep: {result.frame_count} frame(s), "
+                                             f"{result.duration_s:.2f} s (minimum {settings.min_duration_s:g} s)")
     return ProbeOutcome(candidate, result)
 
 
 def pose(outcome: ProbeOutcome, warehouse: Warehouse, settings: Settings) -> PoseOutcome:
     """Run pose for one probed video in a child process; reuse a staged result if present."""
     c, pr = outcome.candidate, outcome.probe
-    if pr is None:
-        return PoseOutcome(c, None, None, None, outcome.reason, stage="probe")
+    if pr is None or outcome.reason:
+        return PoseOutcome(c, pr, None, None, outcome.reason, stage="probe")
     options = pose_options(settings)
     staged = warehouse.staged_frames(staging_key(c.video_id, options))
     if staged.exists():  # left by an earlier run that did not commit: same bytes, same options
@@ -116,13 +119,21 @@ def pose(outcome: ProbeOutcome, warehouse: Warehouse, settings: Settings) -> Pos
         try:
             summary = run_isolated(extract_pose, args, settings.pose_timeout_s, settings.worker_memory_mb)
         except IsolatedError as exc:
-            return PoseOutcome(c, pr, None, None, f"pose failed: {exc}")
+            return PoseOutcome(c, pr, None, None, f"pose failed: {_pose_failure(exc, pr, settings)}")
     if summary.detection_rate < settings.min_detection_rate:
         staged.unlink(missing_ok=True)
         reason = (f"no person detected: {summary.frames_with_person} of {summary.frames_analysed} "
                   f"analysed frames ({summary.detection_rate:.0%}) show a person")
         return PoseOutcome(c, pr, summary, None, reason)
     return PoseOutcome(c, pr, summary, staged)
+
+
+def _pose_failure(exc: IsolatedError, pr: ProbeResult, settings: Settings) -> str:
+    """Why pose failed, in words a gym's staff can act on."""
+    if exc.timed_out:
+        return (f"did not finish within the {settings.pose_timeout_s:g} s limit (HINGEFLOW_POSE_TIMEOUT_S) "
+                f"on this {pr.duration_s:.0f} s video; raise the limit or split the video")
+    return str(exc)
 
 
 def _summary_from_staged(path: Path) -> PoseSummary:

@@ -12,6 +12,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from hingeflow.isolation import MediaProblem
+
 VFR_TOLERANCE = 0.10  # (longest - shortest frame interval) / median above which a stream is VFR
 
 
@@ -28,7 +30,7 @@ class ProbeResult:
     codec: str
 
 
-class UnusableVideo(ValueError):
+class UnusableVideo(MediaProblem):
     """The file is readable but cannot be analysed (no video stream, no frames...)."""
 
 
@@ -55,9 +57,28 @@ def frame_rate_stats(pts_s: np.ndarray) -> tuple[float, bool]:
     return fps, spread > VFR_TOLERANCE
 
 
+def _open(path: str) -> av.container.InputContainer:
+    """Open a media file; a file FFmpeg cannot parse raises UnusableVideo (the cause in words)."""
+    try:
+        return av.open(path)
+    except av.error.InvalidDataError:
+        raise UnusableVideo("not a video FFmpeg can read (unknown format, or the file's index is missing: "
+                            "an interrupted recording or upload?)") from None
+
+
+def cut_off_reason(packets: int, indexed: int, seconds: float, fps: float) -> str | None:
+    """Why a file whose index lists `indexed` frames but holds only `packets` is unusable, or None
+    when it holds them all (`indexed` 0: the container keeps no count, e.g. WebM)."""
+    if indexed <= 0 or packets >= indexed:
+        return None
+    listed = f" of {indexed / fps:.1f}" if np.isfinite(fps) and fps > 0 else ""
+    return (f"file is cut off: it holds {packets} of the {indexed} frames its index lists "
+            f"({seconds:.1f}{listed} s); upload it again")
+
+
 def probe_video(path: str) -> ProbeResult:
     """Read a video's properties; raise UnusableVideo or av.FFmpegError if it cannot be used."""
-    with av.open(path) as container:
+    with _open(path) as container:
         if not container.streams.video:
             kinds = ", ".join(sorted({s.type for s in container.streams})) or "none"
             raise UnusableVideo(f"no video stream (streams: {kinds})")
@@ -66,14 +87,17 @@ def probe_video(path: str) -> ProbeResult:
         first = next(container.decode(stream), None)
         if first is None:
             raise UnusableVideo("no frame could be decoded")
-    with av.open(path) as container:
+    with _open(path) as container:
         stream = container.streams.video[0]
-        # packets an edit list marks as discarded (decoder priming) are never shown
-        times = [
-            float(packet.pts * packet.time_base)
-            for packet in container.demux(stream)
-            if packet.pts is not None and packet.size > 0 and not packet.is_discard
-        ]
+        # packets an edit list marks as discarded (decoder priming) are never shown; all packets
+        # with data count against the index (the demuxer ends with an empty flush packet)
+        times: list[float] = []
+        packets = 0
+        for packet in container.demux(stream):
+            if packet.size > 0:
+                packets += 1
+                if packet.pts is not None and not packet.is_discard:
+                    times.append(float(packet.pts * packet.time_base))
         if not times:
             raise UnusableVideo("video stream holds no frames")
         pts_s = np.sort(np.asarray(times))
@@ -83,5 +107,8 @@ def probe_video(path: str) -> ProbeResult:
             fps = float(stream.average_rate or 0) or float("nan")
         nominal = float(stream.average_rate) if stream.average_rate else None
         duration = float(pts_s[-1] - pts_s[0]) + (1.0 / fps if np.isfinite(fps) and fps > 0 else 0.0)
+        cut = cut_off_reason(packets, stream.frames, duration, fps)
+        if cut:
+            raise UnusableVideo(cut)
         width, height = upright_size(first.width, first.height, rotation)
         return ProbeResult(duration, fps, nominal, int(pts_s.size), vfr, width, height, rotation, codec)

@@ -137,9 +137,11 @@ def _reasons() -> list[pl.Expr]:
         _reason(pl.col("person_frac") < MIN_PERSON_FRAC,
                 pl.lit("person found on only ") + _pct(pl.col("person_frac")) + " of analysed frames"),
         _reason(pl.col("lead_no_person_s") > MAX_NO_PERSON_EDGE_S,
-                pl.lit("no person in the first ") + _fmt(pl.col("lead_no_person_s"), 1) + " s (title card?)"),
+                pl.lit("no person in the first ") + _fmt(pl.col("lead_no_person_s"), 1)
+                + " s (title card, or the athlete not in view yet?)"),
         _reason(pl.col("tail_no_person_s") > MAX_NO_PERSON_EDGE_S,
-                pl.lit("no person in the last ") + _fmt(pl.col("tail_no_person_s"), 1) + " s (end card or fade?)"),
+                pl.lit("no person in the last ") + _fmt(pl.col("tail_no_person_s"), 1)
+                + " s (the athlete left, or an end card or fade?)"),
         _reason(pl.col("sagittal_vis_mean") < MIN_SAGITTAL_VIS,
                 pl.lit("shoulder/hip/knee/ankle poorly visible: mean visibility ")
                 + _fmt(pl.col("sagittal_vis_mean"), 2)),

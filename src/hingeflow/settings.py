@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     max_side_px: int = Field(960, ge=160, description="frames are downscaled so the long side is at most this before pose")
     workers: int = Field(2, ge=1, description="pose worker processes running at once")
     probe_timeout_s: float = Field(30.0, gt=0)
+    min_duration_s: float = Field(0.5, ge=0, description="shorter videos are quarantined: too short to hold a rep "
+                                  "(the quickest hinge, a kettlebell swing, takes about 1 s)")
     pose_timeout_s: float = Field(1800.0, gt=0, description="wall-clock limit of one video's pose child process")
     worker_memory_mb: int = Field(4096, ge=256, description="address-space limit of a pose child process")
     model_complexity: int = Field(1, ge=0, le=2)
