@@ -22,7 +22,7 @@ from prefect.tasks import exponential_backoff
 
 from flows.runners import task_runner
 from hingeflow import pipeline
-from hingeflow.report.render import Rendered, render_reports
+from hingeflow.report.render import Rendered, render_reports, reports_stale
 from hingeflow.report.run_summary import artifact_key, run_markdown
 from hingeflow.locking import warehouse_lock
 from hingeflow.settings import Settings
@@ -113,7 +113,7 @@ def _stages(inbox: str, warehouse: str, settings: Settings) -> pipeline.RunSumma
         keyframes_task.submit(plan, poses, wh, settings).result()
         lap("keyframes")
     summary = commit_task.submit(plan, poses, steps, wh, settings, seconds).result()
-    if summary.reps:
+    if reports_stale(wh):  # this run's reps, or an earlier run that died before its reports
         rendered = report_task.submit(wh)
         publish_artifacts.submit(summary, rendered).result()
     push_task.submit(warehouse_dir, warehouse).result()

@@ -14,6 +14,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from pydantic import ValidationError
@@ -21,6 +22,9 @@ from rich.console import Console
 from rich.table import Table
 
 from hingeflow.settings import Settings
+
+if TYPE_CHECKING:
+    from hingeflow.warehouse import Warehouse
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Hip-hinge footage -> pose tables, on Prefect.")
 console = Console()
@@ -67,6 +71,7 @@ def _run_locked(inbox: str, warehouse: str, settings: Settings, start: float):
     inbox_dir, warehouse_dir = localise(inbox, warehouse, settings)
     pending = plan(inbox_dir, Warehouse(warehouse_dir), settings)
     if not pending.new and not pending.rejections:
+        _catch_up_reports(Warehouse(warehouse_dir), warehouse)
         console.print(f"nothing new: {pending.skipped} video(s) already in {warehouse} "
                       f"({time.perf_counter() - start:.2f} s)")
         return None
@@ -82,6 +87,17 @@ def _run_locked(inbox: str, warehouse: str, settings: Settings, start: float):
         summary = ingest_with(settings)(inbox, warehouse, settings)
     _print_summary(summary, warehouse, warehouse_dir, time.perf_counter() - start)
     return summary
+
+
+def _catch_up_reports(wh: Warehouse, warehouse: str) -> None:
+    """Render the reports if the last run that changed the tables died before rendering them."""
+    from hingeflow.planning import push
+    from hingeflow.report.render import render_reports, reports_stale
+
+    if reports_stale(wh):
+        render_reports(wh)
+        push(wh.root, warehouse)
+        console.print("reports brought up to date with the committed tables")
 
 
 def _location(value: str, must_exist: bool) -> str:

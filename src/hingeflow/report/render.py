@@ -8,6 +8,7 @@ Templates live in `reports/` at the repository root.
 from __future__ import annotations
 
 import base64
+import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from hingeflow.warehouse import Warehouse
 TEMPLATES = Path(__file__).resolve().parents[3] / "reports"
 SOURCE_TABLES = ("sets", "reps", "breakdown", "week_over_week", "videos", "keyframes")
 REPORTS_DIR = "reports"  # under the warehouse
+STAMP = ".rendered-from"  # under REPORTS_DIR: fingerprint of the tables the pages were last rendered from
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,29 @@ def page_name(athlete_id: str) -> str:
     return f"{athlete_id}.html"
 
 
+def source_fingerprint(warehouse: Warehouse) -> str:
+    """sha256 of the names of the committed part files the reports read: it changes whenever
+    one of those tables does (every run names its files after itself)."""
+    parts = sorted(f"{name}/{p.parent.name}/{p.name}" for name in SOURCE_TABLES
+                   for p in warehouse.part_files(schemas.TABLES[name]))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def reports_stale(warehouse: Warehouse) -> bool:
+    """True when the warehouse has reps and its reports were not all rendered from its current
+    tables: a run committed and then died (or was killed) before rendering them."""
+    stamp = warehouse.root / REPORTS_DIR / STAMP
+    if not warehouse.part_files(schemas.REPS):
+        return False
+    return not stamp.is_file() or stamp.read_text().strip() != source_fingerprint(warehouse)
+
+
 def render_reports(warehouse: Warehouse, athletes: list[str] | None = None) -> Rendered:
     """Write `<warehouse>/reports/<athlete>.html` for `athletes` (default: every athlete with reps)
-    and the index of all athletes; returns the paths and the seconds spent."""
+    and the index of all athletes; returns the paths and the seconds spent. Rendering every page
+    records the tables' fingerprint (`STAMP`), so `reports_stale` can tell when they are behind."""
     start = time.perf_counter()
+    fingerprint = source_fingerprint(warehouse)
     tables = {name: warehouse.read(schemas.TABLES[name]) for name in SOURCE_TABLES}
     everyone = sorted(set(tables["reps"]["athlete_id"].to_list()))
     unknown = sorted(set(athletes or []) - set(everyone))
@@ -111,4 +132,7 @@ def render_reports(warehouse: Warehouse, athletes: list[str] | None = None) -> R
         athletes=[{"file": page_name(a), **vars(r)} for a, r in reports.items()], css=css,
         latest_week=max((r.latest_week for r in reports.values()), default=""))
     headlines = {a: [f"{s.title}: {s.headline}" for s in reports[a].sections] for a in pages}
-    return Rendered(write_text_atomic(index, out / "index.html"), pages, headlines, time.perf_counter() - start)
+    index_page = write_text_atomic(index, out / "index.html")
+    if athletes is None:
+        write_text_atomic(fingerprint + "\n", out / STAMP)
+    return Rendered(index_page, pages, headlines, time.perf_counter() - start)
