@@ -11,12 +11,12 @@ from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 
 from hingeflow.synth.clip import ClipSpec, iter_frames
 from hingeflow.synth.kinematics import RepSpec
 from hingeflow.synth.render import Look, background
+from media import with_display_rotation, write_clip
 
 CORPUS_SPEC = ClipSpec(reps=(RepSpec(), RepSpec()), lead_in_s=0.6, tail_s=0.6)  # two reps, about 6.5 s
 
@@ -28,25 +28,10 @@ def figure_frames(spec: ClipSpec = CORPUS_SPEC) -> list[np.ndarray]:
 
 def encode(path: Path, frames: list[np.ndarray], fps: float = 30.0, codec: str = "libx264",
            times_s: list[float] | None = None, options: dict[str, str] | None = None) -> Path:
-    """Encode RGB frames with `codec` into the container `path`'s suffix names (.mp4, .webm).
-
-    `times_s`: presentation times (s) for a variable frame rate; default i / fps.
-    """
-    time_base = Fraction(1, 90000)
-    rate = Fraction(fps).limit_denominator(1001)
+    """`media.write_clip` at `fps` (times i / fps unless `times_s` says otherwise), one encoder thread."""
     times_s = times_s if times_s is not None else [i / fps for i in range(len(frames))]
-    h, w = frames[0].shape[:2]
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream(codec, rate=rate)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.time_base = stream.codec_context.time_base = time_base
-        stream.options = {"threads": "1", **(options or {})}
-        for img, t in zip(frames, times_s):
-            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-            frame.pts, frame.time_base = int(round(t / time_base)), time_base
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return path
+    return write_clip(path, frames, times_s, rate=Fraction(fps).limit_denominator(1001), codec=codec,
+                      options={"threads": "1", **(options or {})})
 
 
 def ffmpeg(*args: str) -> None:
@@ -112,7 +97,7 @@ def rotated(src: Path, dst: Path, ccw_deg: int) -> Path:
     stored = dst.with_name(dst.stem + ".stored.mp4")
     ffmpeg("-i", str(src), "-vf", turn, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
            str(stored))
-    ffmpeg("-i", str(stored), "-c", "copy", "-metadata:s:v:0", f"rotate={ccw_deg}", str(dst))
+    with_display_rotation(stored, dst, ccw_deg)
     stored.unlink()
     return dst
 

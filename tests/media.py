@@ -19,14 +19,17 @@ def marker_frame(i: int, width: int, height: int) -> np.ndarray:
 
 
 def write_clip(path: Path, frames: list[np.ndarray], times_s: list[float], time_base: Fraction = Fraction(1, 90000),
-               rate: Fraction = Fraction(30)) -> Path:
-    """Encode frames with explicit presentation times (seconds) as H.264 in MP4."""
+               rate: Fraction = Fraction(30), codec: str = "libx264", options: dict[str, str] | None = None) -> Path:
+    """Encode frames with explicit presentation times (seconds) with `codec` (default H.264) into
+    the container `path`'s suffix names (.mp4, .webm); `options`: the encoder's."""
     h, w = frames[0].shape[:2]
     with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=rate)
+        stream = out.add_stream(codec, rate=rate)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.time_base = time_base
         stream.codec_context.time_base = time_base
+        if options:
+            stream.options = options
         for img, t in zip(frames, times_s):
             frame = av.VideoFrame.from_ndarray(img, format="rgb24")
             frame.pts = int(round(t / time_base))

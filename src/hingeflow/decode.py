@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -63,6 +63,10 @@ def upright(rgb: np.ndarray, rotation_deg: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, k)) if k else rgb
 
 
+class DamagedVideo(MediaProblem):
+    """The decoder met data it cannot read part-way through the video."""
+
+
 def iter_frames(path: str, analysis_fps: float, max_side_px: int) -> Iterator[DecodedFrame]:
     """Yield upright, downscaled RGB frames about 1/analysis_fps apart.
 
@@ -77,32 +81,22 @@ def iter_frames(path: str, analysis_fps: float, max_side_px: int) -> Iterator[De
         t0: float | None = None
         last_t = -nominal_dt
         size: tuple[int, int] | None = None
-        for idx, frame in enumerate(_decoded(container, stream, lambda: last_t)):
-            t_abs = float(frame.pts * frame.time_base) if frame.pts is not None else None
-            if t0 is None:
-                t0 = t_abs if t_abs is not None else 0.0
-            t = (t_abs - t0) if t_abs is not None else last_t + nominal_dt
-            last_t = t
-            if not sampler.keep(t):
-                continue
-            if size is None:
-                size = scaled_size(frame.width, frame.height, max_side_px)
-            rgb = frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
-            yield DecodedFrame(idx, t, upright(rgb, getattr(frame, "rotation", 0) or 0))
-
-
-class DamagedVideo(MediaProblem):
-    """The decoder met data it cannot read part-way through the video."""
-
-
-def _decoded(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
-             last_t: Callable[[], float]) -> Iterator[av.VideoFrame]:
-    """`container.decode(stream)`, a decoding error raised as DamagedVideo saying where (s)."""
-    try:
-        yield from container.decode(stream)
-    except av.error.FFmpegError as exc:
-        raise DamagedVideo(f"video data is damaged after {max(last_t(), 0.0):.1f} s "
-                           f"({exc.strerror or type(exc).__name__})") from None
+        try:
+            for idx, frame in enumerate(container.decode(stream)):
+                t_abs = float(frame.pts * frame.time_base) if frame.pts is not None else None
+                if t0 is None:
+                    t0 = t_abs if t_abs is not None else 0.0
+                t = (t_abs - t0) if t_abs is not None else last_t + nominal_dt
+                last_t = t
+                if not sampler.keep(t):
+                    continue
+                if size is None:
+                    size = scaled_size(frame.width, frame.height, max_side_px)
+                rgb = frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
+                yield DecodedFrame(idx, t, upright(rgb, getattr(frame, "rotation", 0) or 0))
+        except av.error.FFmpegError as exc:
+            raise DamagedVideo(f"video data is damaged after {max(last_t, 0.0):.1f} s "
+                               f"({exc.strerror or type(exc).__name__})") from None
 
 
 def prefetch(items: Iterable[T], depth: int = 4) -> Iterator[T]:
