@@ -151,3 +151,9 @@ def test_filtfilt_runs_equals_scipy_filtfilt_per_run():
         filtfilt_runs(b, a, x.copy(), np.array([0]), np.array([9]))
     with pytest.raises(ValueError):  # in place needs C order
         filtfilt_runs(b, a, np.asfortranarray(x), starts, ends)
+
+
+def test_filtfilt_runs_takes_second_order_filters_only():
+    b, a = butter(3, 0.27)
+    with pytest.raises(ValueError, match="second-order"):
+        filtfilt_runs(b, a, np.zeros((1, 100)), np.array([0]), np.array([100]))

@@ -13,12 +13,14 @@ Conventions:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-import polars as pl
-from scipy.signal import lfilter, lfilter_zi
+from scipy.signal import lfilter_zi
+
+from hingeflow.analytics import kernels
 
 
 @dataclass(frozen=True)
@@ -211,95 +213,44 @@ def _interp_rows_into(t: np.ndarray, y: np.ndarray, src: np.ndarray, dst: np.nda
 
 # ----------------------------------------------------------------------------- filters
 
+def _series(values: np.ndarray) -> np.ndarray:
+    """values (..., n) as a C-contiguous float64 (series, n) array."""
+    return np.ascontiguousarray(values, dtype=np.float64).reshape(math.prod(values.shape[:-1]), values.shape[-1])
+
+
 def running_median_in_groups(x: np.ndarray, groups: Groups, sizes: np.ndarray) -> np.ndarray:
     """Centred running median over `sizes[g]` (odd) elements of each series x (..., n), within each group.
 
     Edges repeat the group's first/last element (scipy.ndimage `median_filter(...,
     mode="nearest")` semantics, with the same values: an odd window's median is one of
-    its elements). Polars' sorted-window rolling median, one call per distinct size:
-    the edge-padded groups of all series are consecutive blocks of one series, and only
-    windows inside a block are kept.
+    its elements). Values must not be NaN.
     """
-    sizes = np.asarray(sizes, dtype=np.intp)
+    sizes = np.asarray(sizes, dtype=np.int64)
     if np.any((sizes % 2 != 1) | (sizes < 1)):
         raise ValueError(f"running_median_in_groups: sizes must be odd and positive, got {np.unique(sizes)}")
-    out = np.empty_like(x, dtype=np.float64)
-    lengths = np.diff(groups.bounds)
-    for size in np.unique(sizes[lengths > 0]):
-        members = np.flatnonzero((sizes == size) & (lengths > 0))
-        h = int(size) // 2
-        padded = Groups.of_lengths(lengths[members] + 2 * h)
-        within = np.arange(padded.bounds[-1]) - np.repeat(padded.starts, np.diff(padded.bounds)) - h
-        src = groups.starts[members][padded.ids] + np.clip(within, 0, lengths[members][padded.ids] - 1)
-        blocks = x.take(src, axis=-1).reshape(-1, src.size)  # one row per series
-        med = pl.Series(blocks.ravel()).rolling_median(int(size)).to_numpy().reshape(blocks.shape)
-        keep = (within >= 0) & (within < lengths[members][padded.ids])  # windows centred inside a group
-        out[..., src[keep]] = med.take(np.flatnonzero(keep) + h, axis=-1).reshape(*x.shape[:-1], -1)
-    return out
+    out = kernels.running_medians(_series(x), groups.bounds.astype(np.int64), sizes)
+    return out.reshape(x.shape)
 
 
 def filtfilt_runs(b: np.ndarray, a: np.ndarray, x: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
     """In place: each run starts[r]:ends[r] of every series of x (..., n) (C-contiguous float64)
-    replaced by scipy `filtfilt(b, a, run)` (method "pad", odd extension of 3 * max(len(a), len(b))
-    elements).
+    replaced by scipy `filtfilt(b, a, run)` of a second-order filter (b, a of length 3; method "pad",
+    odd extension of 9 elements), with the same operations in the same order as scipy's per-run
+    call (`kernels.filtfilt2_runs`).
 
-    Runs must be longer than that padding. All runs are the rows of one padded 2D array,
-    left-aligned, so each `lfilter` call filters them all: lfilter is row-independent and
-    reads a row left to right, so the padding after a row's values does not change them;
-    for the backward pass each row's forward output is reversed into a left-aligned row.
-    Same operations in the same order as scipy's per-run call.
+    Runs must be longer than that padding.
     """
+    if len(a) != 3 or len(b) != 3:
+        raise ValueError("filtfilt_runs: second-order filters only (b and a of length 3)")
     if x.dtype != np.float64 or not x.flags.c_contiguous:
         raise ValueError("filtfilt_runs: x must be C-contiguous float64 (filtered in place)")
     if len(starts) == 0:
         return
     edge = 3 * max(len(a), len(b))
-    lengths = ends - starts
-    if np.any(lengths <= edge):
+    if np.any(np.asarray(ends) - np.asarray(starts) <= edge):
         raise ValueError(f"filtfilt_runs: runs must be longer than {edge} elements")
-    zi = lfilter_zi(b, a)[None, :]
-    series = x.reshape(-1, x.shape[-1])  # a view
-    ext = _odd_extension(series, starts, lengths, edge)  # (series, runs, width)
-    rows = ext.reshape(-1, ext.shape[-1])
-    y, _ = lfilter(b, a, rows, axis=-1, zi=zi * rows[:, :1])
-    _reverse_rows(y.reshape(ext.shape), lengths + 2 * edge, out=ext)
-    y, _ = lfilter(b, a, rows, axis=-1, zi=zi * rows[:, :1])
-    _unextend_into(series, y.reshape(ext.shape), starts, lengths, edge)
-
-
-def _odd_extension(series: np.ndarray, starts: np.ndarray, lengths: np.ndarray, edge: int) -> np.ndarray:
-    """Each run of each series (k, n), odd-extended by `edge` values at both ends as scipy's
-    `odd_ext` (2 * x[0] - x[edge:0:-1], x, 2 * x[-1] - x[-2:-edge - 2:-1]), left-aligned in a
-    row as wide as the longest (the rest repeats values of the run): (k, runs, width)."""
-    width = int(lengths.max()) + 2 * edge
-    j = np.arange(width) - edge  # position within the run
-    m = lengths[:, None]
-    src = np.where(j < 0, -j, np.where(j >= m, 2 * (m - 1) - j, j))
-    src = starts[:, None] + np.clip(src, 0, m - 1)  # (runs, width); beyond the extension: clipped
-    ext = series.take(src.ravel(), axis=1).reshape(len(series), len(starts), width)
-    ext[..., :edge] = 2 * ext[..., edge:edge + 1] - ext[..., :edge]
-    r = np.arange(len(starts))[:, None]
-    right = m + edge + np.arange(edge)  # the right extension's columns
-    ext[:, r, right] = 2 * ext[:, r, right[:, :1] - 1] - ext[:, r, right]
-    return ext
-
-
-def _reverse_rows(y: np.ndarray, lengths: np.ndarray, out: np.ndarray) -> None:
-    """out[k, r, :lengths[r]] = y[k, r, lengths[r] - 1::-1]: each row's first `lengths[r]` values
-    reversed, left-aligned (y, out: (k, runs, width); the rest of `out` is filler)."""
-    n_runs, width = y.shape[1:]
-    flip = np.arange(n_runs)[:, None] * width + np.maximum(lengths[:, None] - 1 - np.arange(width), 0)
-    y.reshape(len(y), -1).take(flip.ravel(), axis=1, out=out.reshape(len(out), -1), mode="clip")
-
-
-def _unextend_into(series: np.ndarray, y: np.ndarray, starts: np.ndarray, lengths: np.ndarray, edge: int) -> None:
-    """series[k, starts[r] + i] = y[k, r, lengths[r] + edge - 1 - i] for i < lengths[r]: the runs'
-    backward-filtered rows (k, runs, width) reversed back, without the extensions."""
-    run = np.repeat(np.arange(len(starts)), lengths)
-    within = np.arange(run.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    src = run * y.shape[-1] + (lengths + edge - 1)[run] - within
-    y = y.reshape(len(y), -1)
-    if run.size == series.shape[1]:  # the runs cover every element
-        y.take(src, axis=1, out=series, mode="clip")  # indices in range: "clip" writes `out` directly
-    else:
-        series[:, starts[run] + within] = y.take(src, axis=1)
+    b, a = np.asarray(b, dtype=np.float64), np.asarray(a, dtype=np.float64)
+    if a[0] != 1.0:  # as lfilter: normalise by a[0]
+        b, a = b / a[0], a / a[0]
+    kernels.filtfilt2_runs(b, a, lfilter_zi(b, a), x.reshape(-1, x.shape[-1]), np.asarray(starts, dtype=np.int64),
+                           np.asarray(ends, dtype=np.int64), edge)
