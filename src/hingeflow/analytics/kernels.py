@@ -38,26 +38,27 @@ def running_medians(x: np.ndarray, bounds: np.ndarray, sizes: np.ndarray) -> np.
             window.sort()
             for i in range(s, e):
                 out[k, i] = window[h]
-                if i + 1 == e:
-                    break
-                old, new = row[max(i - h, s)], row[min(i + h + 1, e - 1)]
-                _replace_sorted(window, old, new)
+                if i + 1 < e:
+                    _replace_sorted(window, row[max(i - h, s)], row[min(i + h + 1, e - 1)])
     return out
 
 
 @_jit
 def _replace_sorted(window: np.ndarray, old: float, new: float) -> None:
-    """In place: one element equal to `old` of the sorted `window` replaced by `new`, kept sorted."""
-    j = np.searchsorted(window, old)
-    if new >= old:
-        while j + 1 < window.size and window[j + 1] < new:
+    """In place: one element equal to `old` of the sorted `window` replaced by `new`, kept sorted.
+    The positions are counts (no data-dependent branches, which the CPU mispredicts)."""
+    at_old, below_new = 0, 0
+    for j in range(window.size):
+        at_old += window[j] < old
+        below_new += window[j] < new
+    if new > old:  # close the gap at old, open one just below the first value >= new
+        for j in range(at_old, below_new - 1):
             window[j] = window[j + 1]
-            j += 1
-    else:
-        while j > 0 and window[j - 1] > new:
+        window[below_new - 1] = new
+    else:  # open a gap at below_new, shifting the values up to old's place right
+        for j in range(at_old, below_new, -1):
             window[j] = window[j - 1]
-            j -= 1
-    window[j] = new
+        window[below_new] = new
 
 
 @_jit
@@ -98,3 +99,86 @@ def filtfilt2_runs(b: np.ndarray, a: np.ndarray, zi: np.ndarray, x: np.ndarray, 
         for k in range(k_series):
             for j in range(m):
                 x[k, s + j] = buf[edge + j, k]
+
+
+# ----------------------------------------------------------------------------- body measures
+
+_DEG = 180.0 / np.pi
+BODY_POINTS = ("near_shoulder", "far_shoulder", "near_hip", "far_hip", "near_ear", "far_ear", "near_knee",
+               "near_ankle")  # `body_measures` reads these points' x and y ...
+BODY_VALUES = ("far_ankle_y", "near_wrist_x", "near_heel_x", "near_foot_index_x")  # ... and these coordinates
+BODY_MEASURES = ("trunk", "knee", "hip", "neck", "hip_tilt", "sh_mid_x", "sh_mid_y", "hip_mid_x", "hip_mid_y",
+                 "chord", "thigh", "height", "wrist_x", "shank", "hip_ankle")  # its output rows
+
+
+@_jit
+def _flexion(ax: float, ay: float, bx: float, by: float, cx: float, cy: float) -> float:
+    """180 - angle ABC at b, degrees (`angles.flexion_deg`)."""
+    ux, uy, vx, vy = ax - bx, ay - by, cx - bx, cy - by
+    cos = (ux * vx + uy * vy) / (np.sqrt(ux * ux + uy * uy) * np.sqrt(vx * vx + vy * vy))
+    return 180.0 - np.arccos(_clip1(cos)) * _DEG
+
+
+@_jit
+def _clip1(c: float) -> float:
+    """c clipped to [-1, 1]; NaN stays NaN (as `np.clip`)."""
+    return -1.0 if c < -1.0 else (1.0 if c > 1.0 else c)
+
+
+@_jit
+def body_measures(pts: np.ndarray, rows: np.ndarray, facing: np.ndarray, left: np.ndarray) -> np.ndarray:
+    """(len(BODY_MEASURES), N) per-frame angles (deg) and distances (px) of the smoothed landmark
+    coordinates `pts` (coordinates, N): rows[i] is the x row of BODY_POINTS[i] (its y is the
+    next row), then the rows of BODY_VALUES. `facing` (N,) +1/-1; `left` (N,) the near side is left.
+
+    Angles as in `hingeflow.angles` (image y down): trunk = hip-mid -> shoulder-mid line from
+    vertical, + towards the facing side; knee = 180 - angle(hip, knee, ankle), hip = 180 -
+    angle(shoulder, hip, knee), near side; neck = ear-mid line minus trunk line direction,
+    wrapped to [-180, 180); hip_tilt = the right-minus-left hip line from horizontal. Distances:
+    chord = shoulder-mid to hip-mid, thigh, shank, hip_ankle = near hip to ankle, height =
+    shoulders above the mean ankle y, wrist_x = near wrist x minus the mid-foot x.
+    """
+    n = pts.shape[1]
+    out = np.empty((len(BODY_MEASURES), n))
+    for i in range(n):
+        nsx, nsy, fsx, fsy = pts[rows[0], i], pts[rows[0] + 1, i], pts[rows[1], i], pts[rows[1] + 1, i]
+        nhx, nhy, fhx, fhy = pts[rows[2], i], pts[rows[2] + 1, i], pts[rows[3], i], pts[rows[3] + 1, i]
+        nex, ney, fex, fey = pts[rows[4], i], pts[rows[4] + 1, i], pts[rows[5], i], pts[rows[5] + 1, i]
+        kx, ky, ax, ay = pts[rows[6], i], pts[rows[6] + 1, i], pts[rows[7], i], pts[rows[7] + 1, i]
+        far_ankle_y, wrist_x, heel_x, toe_x = pts[rows[8], i], pts[rows[9], i], pts[rows[10], i], pts[rows[11], i]
+        f = facing[i]
+        shx, shy, hipx, hipy = (nsx + fsx) / 2, (nsy + fsy) / 2, (nhx + fhx) / 2, (nhy + fhy) / 2
+        earx, eary = (nex + fex) / 2, (ney + fey) / 2
+        trunk = np.arctan2(f * (shx - hipx), -(shy - hipy)) * _DEG
+        neck = np.arctan2(f * (earx - shx), -(eary - shy)) * _DEG - trunk
+        dx, dy = (fhx - nhx, fhy - nhy) if left[i] else (nhx - fhx, nhy - fhy)  # right hip minus left hip
+        out[0, i] = trunk
+        out[1, i] = _flexion(nhx, nhy, kx, ky, ax, ay)
+        out[2, i] = _flexion(nsx, nsy, nhx, nhy, kx, ky)
+        out[3, i] = (neck + 180.0) % 360.0 - 180.0
+        out[4, i] = np.arctan2(dy, abs(dx)) * _DEG
+        out[5, i], out[6, i], out[7, i], out[8, i] = shx, shy, hipx, hipy
+        out[9, i] = np.sqrt((shx - hipx) ** 2 + (shy - hipy) ** 2)
+        out[10, i] = np.sqrt((nhx - kx) ** 2 + (nhy - ky) ** 2)
+        out[11, i] = (ay + far_ankle_y) / 2 - shy
+        out[12, i] = wrist_x - (heel_x + toe_x) / 2
+        out[13, i] = np.sqrt((kx - ax) ** 2 + (ky - ay) ** 2)
+        out[14, i] = np.sqrt((nhx - ax) ** 2 + (nhy - ay) ** 2)
+    return out
+
+
+@_jit
+def raise_deep_knee(knee: np.ndarray, hip_ankle: np.ndarray, thigh: np.ndarray, shank: np.ndarray,
+                    ids: np.ndarray, frames: np.ndarray, min_deg: float) -> None:
+    """In place: knee flexion (N,) raised to the hip-ankle chord estimate 180 - acos((T^2 + S^2 -
+    D^2) / (2 T S)) where that exceeds `min_deg`, in the `frames` (N,) bool of groups whose median
+    thigh T and shank S (`thigh`, `shank` (groups,), px) are positive; D = `hip_ankle` (N,) px,
+    `ids` (N,) each frame's group."""
+    for i in range(knee.size):
+        t, s = thigh[ids[i]], shank[ids[i]]
+        if not (frames[i] and t > 0 and s > 0):
+            continue
+        c = (t * t + s * s - hip_ankle[i] * hip_ankle[i]) / (2 * t * s)
+        chord = 180.0 - np.arccos(_clip1(c)) * _DEG
+        if chord > min_deg and not knee[i] >= chord:  # `np.fmax`: a NaN knee takes the chord's value
+            knee[i] = chord

@@ -38,7 +38,7 @@ as one `SignalsBatch`, the form the stage's reps and metrics read). Steps:
    Where the hip-ankle chord (law of cosines with the clip's median thigh and
    shank) puts knee flexion above `CHORD_MIN_DEG`, the knee angle is at least
    that: at a deadlift's bottom the knee landmark sits behind the bar and plates
-   and reads ~10-20 deg too straight (`_deep_knee_from_chord`).
+   and reads ~10-20 deg too straight (`_body`).
 6. Tracking check (`Signals.tracked`): a frame counts as tracked when the near knee or
    ankle is seen (visibility >= `LOW_VIS`) and the pose is physically possible: a knee
    bent past `IMPLAUSIBLE_KNEE_DEG` under a trunk within `IMPLAUSIBLE_TRUNK_DEG` of
@@ -63,6 +63,7 @@ import polars as pl
 from scipy.signal import butter
 
 from hingeflow import angles
+from hingeflow.analytics import kernels
 from hingeflow.analytics.grouped import (
     Groups, filtfilt_runs, group_median, group_nanmedian, group_ranks, interp_into,
     running_median_in_groups, runs_in_groups,
@@ -484,39 +485,6 @@ def lowpass_segments(x: np.ndarray, ok: np.ndarray, fps: float, cutoff_hz: float
 
 # ----------------------------------------------------------------------------- angles
 
-def _signed_dir_deg(v: np.ndarray, facing: np.ndarray) -> np.ndarray:
-    """Direction of vectors v (n, 2) from image-up, degrees, + towards the facing side (n,)."""
-    return np.degrees(np.arctan2(facing * v[:, 0], -v[:, 1]))
-
-
-def _py_square(v: np.ndarray) -> np.ndarray:
-    """v ** 2 by Python's float power (libm `pow`), elementwise: the arithmetic of a Python float median."""
-    return np.array([x ** 2 for x in v.tolist()])
-
-
-def _deep_knee_from_chord(knee: np.ndarray, T: np.ndarray, h: np.ndarray, k: np.ndarray, a: np.ndarray,
-                          valid: np.ndarray, groups: Groups) -> np.ndarray:
-    """Knee flexion, raised to the hip-ankle chord estimate where that says the knee is deeply bent.
-
-    The chord D = |hip - ankle| with the video's median thigh T and shank S gives
-    flexion = 180 - acos((T^2 + S^2 - D^2) / (2 T S)) without the knee landmark,
-    which at a deadlift's bottom sits behind the bar and plates and reads up to
-    ~20 deg too straight. The chord estimate is ill-conditioned near a straight
-    knee, so it only counts above `CHORD_MIN_DEG`, and only ever raises the value.
-    Points h, k, a are (n, 2) px; T = |h - k| (`np.linalg.norm`).
-    """
-    ids, n = groups.ids, groups.n_groups
-    S = np.linalg.norm(k - a, axis=1)
-    D = np.linalg.norm(h - a, axis=1)
-    Tm, Sm = group_nanmedian(T[valid], ids[valid], n), group_nanmedian(S[valid], ids[valid], n)
-    usable = (Tm > 0) & (Sm > 0)
-    Tm, Sm = np.where(usable, Tm, 1.0), np.where(usable, Sm, 1.0)
-    c = np.clip(((_py_square(Tm) + _py_square(Sm))[ids] - D ** 2) / ((2 * Tm * Sm)[ids]), -1.0, 1.0)
-    chord = 180.0 - np.degrees(np.arccos(c))
-    deep = valid & usable[ids] & np.isfinite(chord) & (chord > CHORD_MIN_DEG)
-    return np.where(deep, np.fmax(knee, chord), knee)
-
-
 @dataclass(frozen=True)
 class _Body:
     """Per-frame measures of the smoothed landmarks (N frames)."""
@@ -534,38 +502,30 @@ class _Body:
     wrist_x: np.ndarray  # near wrist x minus mid-foot x, px
 
 
+_BODY_ROWS = np.array([_ROW[f"{point}_x"] for point in kernels.BODY_POINTS] + [_ROW[v] for v in kernels.BODY_VALUES])
+
+
 def _body(pts: np.ndarray, valid: np.ndarray, ankle_guessed: np.ndarray, facing: np.ndarray,
           left: np.ndarray, groups: Groups) -> _Body:
-    """Angles and distances from the smoothed coordinates `pts` (len(_SMOOTHED), N);
-    `facing` (N,) +1/-1 and `left` (N,) bool (near side is left) per frame."""
-    def p(name: str) -> np.ndarray:
-        return _point(pts, name)
+    """Angles and distances from the smoothed coordinates `pts` (len(_SMOOTHED), N), per frame
+    (`kernels.body_measures`); `facing` (N,) +1/-1 and `left` (N,) bool (near side is left).
 
-    def mid(joint: str) -> np.ndarray:
-        return (p(f"near_{joint}") + p(f"far_{joint}")) / 2
-
-    def row(name: str) -> np.ndarray:
-        return pts[_ROW[name]]
-
-    hip_mid, sh_mid, ear_mid = mid("hip"), mid("shoulder"), mid("ear")
-    s_, h_, k_, a_ = (p(f"near_{j}") for j in angles.SAGITTAL)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        thigh = np.linalg.norm(h_ - k_, axis=1)
-        knee = angles.flexion_deg(h_, k_, a_)
-        neck = _signed_dir_deg(ear_mid - sh_mid, facing) - _signed_dir_deg(sh_mid - hip_mid, facing)
-        d_hip = np.where(left[:, None], p("far_hip") - p("near_hip"), p("near_hip") - p("far_hip"))  # right - left
-        return _Body(
-            trunk=angles.trunk_angle_deg(hip_mid, sh_mid, facing),
-            knee=_deep_knee_from_chord(knee, thigh, h_, k_, a_, valid & ~ankle_guessed, groups),
-            hip=angles.flexion_deg(s_, h_, k_),
-            neck=(neck + 180.0) % 360.0 - 180.0,
-            hip_tilt=np.degrees(np.arctan2(d_hip[:, 1], np.abs(d_hip[:, 0]))),  # image y grows downwards
-            sh_mid=sh_mid, hip_mid=hip_mid,
-            chord=np.linalg.norm(sh_mid - hip_mid, axis=1),
-            thigh=thigh,
-            height=(row("near_ankle_y") + row("far_ankle_y")) / 2 - sh_mid[:, 1],
-            wrist_x=row("near_wrist_x") - (row("near_heel_x") + row("near_foot_index_x")) / 2,
-        )
+    The knee is raised to the hip-ankle chord estimate where that says it is deeply bent:
+    the chord D = |hip - ankle| with the video's median thigh T and shank S (over the valid
+    frames whose ankle is not guessed) gives flexion = 180 - acos((T^2 + S^2 - D^2) / (2 T S))
+    without the knee landmark, which at a deadlift's bottom sits behind the bar and plates and
+    reads up to ~20 deg too straight. The chord estimate is ill-conditioned near a straight
+    knee, so it only counts above `CHORD_MIN_DEG`, and only ever raises the value.
+    """
+    m = dict(zip(kernels.BODY_MEASURES, kernels.body_measures(pts, _BODY_ROWS, facing, left)))
+    ids, n = groups.ids, groups.n_groups
+    chord_frames = valid & ~ankle_guessed
+    thigh, shank = (group_nanmedian(m[k][chord_frames], ids[chord_frames], n) for k in ("thigh", "shank"))
+    kernels.raise_deep_knee(m["knee"], m["hip_ankle"], thigh, shank, ids, chord_frames, CHORD_MIN_DEG)
+    return _Body(trunk=m["trunk"], knee=m["knee"], hip=m["hip"], neck=m["neck"], hip_tilt=m["hip_tilt"],
+                 sh_mid=np.stack([m["sh_mid_x"], m["sh_mid_y"]], axis=1),
+                 hip_mid=np.stack([m["hip_mid_x"], m["hip_mid_y"]], axis=1),
+                 chord=m["chord"], thigh=m["thigh"], height=m["height"], wrist_x=m["wrist_x"])
 
 
 # ----------------------------------------------------------------------------- standing reference
