@@ -507,8 +507,9 @@ _BODY_ROWS = np.array([_ROW[f"{point}_x"] for point in kernels.BODY_POINTS] + [_
 
 def _body(pts: np.ndarray, valid: np.ndarray, ankle_guessed: np.ndarray, facing: np.ndarray,
           left: np.ndarray, groups: Groups) -> _Body:
-    """Angles and distances from the smoothed coordinates `pts` (len(_SMOOTHED), N), per frame
-    (`kernels.body_measures`); `facing` (N,) +1/-1 and `left` (N,) bool (near side is left).
+    """Angles (deg, as `hingeflow.angles`) and distances (px) from the smoothed coordinates `pts`
+    (len(_SMOOTHED), N), per frame (`kernels.body_measures`); `facing` (N,) +1/-1 and `left` (N,)
+    bool (near side is left).
 
     The knee is raised to the hip-ankle chord estimate where that says it is deeply bent:
     the chord D = |hip - ankle| with the video's median thigh T and shank S (over the valid
@@ -521,8 +522,14 @@ def _body(pts: np.ndarray, valid: np.ndarray, ankle_guessed: np.ndarray, facing:
     ids, n = groups.ids, groups.n_groups
     chord_frames = valid & ~ankle_guessed
     thigh, shank = (group_nanmedian(m[k][chord_frames], ids[chord_frames], n) for k in ("thigh", "shank"))
-    kernels.raise_deep_knee(m["knee"], m["hip_ankle"], thigh, shank, ids, chord_frames, CHORD_MIN_DEG)
-    return _Body(trunk=m["trunk"], knee=m["knee"], hip=m["hip"], neck=m["neck"], hip_tilt=m["hip_tilt"],
+    with np.errstate(invalid="ignore"):
+        knee = 180.0 - np.degrees(np.arccos(m["knee_cos"]))
+        chord = 180.0 - np.degrees(np.arccos(kernels.chord_cosines(m["hip_ankle"], thigh, shank, ids, chord_frames)))
+        knee = np.where(chord > CHORD_MIN_DEG, np.fmax(knee, chord), knee)
+    trunk = np.degrees(np.arctan2(m["trunk_y"], m["trunk_x"]))
+    neck = np.degrees(np.arctan2(m["neck_y"], m["neck_x"])) - trunk
+    return _Body(trunk=trunk, knee=knee, hip=180.0 - np.degrees(np.arccos(m["hip_cos"])),
+                 neck=(neck + 180.0) % 360.0 - 180.0, hip_tilt=np.degrees(np.arctan2(m["tilt_y"], m["tilt_x"])),
                  sh_mid=np.stack([m["sh_mid_x"], m["sh_mid_y"]], axis=1),
                  hip_mid=np.stack([m["hip_mid_x"], m["hip_mid_y"]], axis=1),
                  chord=m["chord"], thigh=m["thigh"], height=m["height"], wrist_x=m["wrist_x"])
