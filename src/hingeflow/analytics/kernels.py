@@ -178,3 +178,72 @@ def chord_cosines(hip_ankle: np.ndarray, thigh: np.ndarray, shank: np.ndarray, i
         if frames[i] and t > 0 and s > 0:
             out[i] = _clip1((t * t + s * s - hip_ankle[i] * hip_ankle[i]) / (2 * t * s))
     return out
+
+
+# ----------------------------------------------------------------------------- leg labels
+
+@_jit
+def _undecided(a: float, b: float) -> bool:
+    """a and b too close (1e-12 relative, or tiny) for sums of sqrt(dx^2 + dy^2) (within a few ulp
+    of `np.hypot`) to decide a > b as the `np.hypot` sums do."""
+    return abs(a - b) <= 1e-12 * (abs(a) + abs(b)) + 1e-100
+
+
+@_jit
+def _legs_moved(xy: np.ndarray, p: np.ndarray, i: int, a: int, b: int, exact: bool) -> float:
+    """Knee + ankle displacement, px, from leg b of the previous frame (`p`: its raw coordinates
+    (2, 4): x, y of near knee, far knee, near ankle, far ankle) to leg a (0 near, 1 far) of frame
+    i of xy (2, 4 leg rows, N); `np.hypot` when `exact`, else sqrt(dx^2 + dy^2)."""
+    out = 0.0
+    for joint in (0, 2):  # knee, ankle
+        dx, dy = xy[0, joint + a, i] - p[0, joint + b], xy[1, joint + a, i] - p[1, joint + b]
+        out += np.hypot(dx, dy) if exact else np.sqrt(dx * dx + dy * dy)
+    return out
+
+
+@_jit
+def unswap_legs(legs: np.ndarray, ok: np.ndarray, bounds: np.ndarray, shank: np.ndarray, jump: float,
+                ratio: float) -> np.ndarray:
+    """(N,) bool: the frames whose lower-leg labels are to be swapped back. `legs` (2, 4, N): x, y
+    of near knee, far knee, near ankle, far ankle; `ok` (N,) frames to read (with all eight
+    coordinates finite); `shank` (groups,) each video's median shank length, px.
+
+    Walking each video's frames in order, a frame counts as crossed against the previous one
+    read when pairing the legs crosswise moves them less than `ratio` x the straight pairing
+    and the straight pairing moves them more than `jump` shank lengths; as straight in the
+    mirror case; else as undecided (so is each video's first frame, and every frame of a video
+    without a positive shank). A frame is swapped when the crossings since the last undecided
+    frame are odd: it is crossed against the previous frame once corrected. The moves are
+    `np.hypot` sums (computed as sqrt sums where that decides the same).
+    """
+    swap = np.zeros(legs.shape[2], dtype=np.bool_)
+    prev = np.empty((2, 4))
+    for g in range(bounds.size - 1):
+        jump_min = jump * shank[g]
+        have_prev, odd = False, False
+        for i in range(bounds[g], bounds[g + 1]):
+            if not ok[i]:
+                continue
+            finite = True
+            for c in range(2):
+                for r in range(4):
+                    finite &= np.isfinite(legs[c, r, i])
+            if not finite:
+                continue
+            state = 0  # +1 crossed, -1 straight, 0 undecided
+            if have_prev and shank[g] > 0:
+                keep = _legs_moved(legs, prev, i, 0, 0, False) + _legs_moved(legs, prev, i, 1, 1, False)
+                cross = _legs_moved(legs, prev, i, 0, 1, False) + _legs_moved(legs, prev, i, 1, 0, False)
+                if (_undecided(keep, jump_min) or _undecided(cross, ratio * keep) or _undecided(cross, jump_min)
+                        or _undecided(keep, ratio * cross)):
+                    keep = _legs_moved(legs, prev, i, 0, 0, True) + _legs_moved(legs, prev, i, 1, 1, True)
+                    cross = _legs_moved(legs, prev, i, 0, 1, True) + _legs_moved(legs, prev, i, 1, 0, True)
+                if keep > jump_min and cross < ratio * keep:
+                    state = 1
+                elif cross > jump_min and keep < ratio * cross:
+                    state = -1
+            odd = (odd != (state == 1)) and state != 0
+            swap[i] = odd
+            prev[:, :] = legs[:, :, i]
+            have_prev = True
+    return swap

@@ -54,7 +54,6 @@ as one `SignalsBatch`, the form the stage's reps and metrics read). Steps:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -288,17 +287,6 @@ def _undecided(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.abs(a - b) <= 1e-12 * (np.abs(a) + np.abs(b)) + 1e-100
 
 
-def _leg_moves(near0: np.ndarray, near1: np.ndarray, far0: np.ndarray, far1: np.ndarray,
-               hypot: Callable[[np.ndarray, np.ndarray], np.ndarray] = np.hypot) -> tuple[np.ndarray, np.ndarray]:
-    """(straight, crosswise) knee + ankle displacement, px, from frame 0 to frame 1 of each pair;
-    legs (2, 2, pairs): coordinates x, y; joints knee, ankle."""
-    def moved(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # from b in frame 0 to a in frame 1
-        h = hypot(a[0] - b[0], a[1] - b[1])
-        return h[0] + h[1]
-
-    return moved(near1, near0) + moved(far1, far0), moved(near1, far0) + moved(far1, near0)
-
-
 def _unswap_legs(xy: np.ndarray, ok: np.ndarray, groups: Groups) -> None:
     """In place: undo frames where the pose model swapped the left and right lower legs.
 
@@ -306,35 +294,14 @@ def _unswap_legs(xy: np.ndarray, ok: np.ndarray, groups: Groups) -> None:
     swapped back when pairing them crosswise with the previous (already corrected)
     frame moves them much less (< `SWAP_RATIO` of the straight pairing) and the
     straight pairing jumps by more than `SWAP_MIN_JUMP` shank lengths (the video's
-    median). Knee, ankle, heel and foot index swap together. The displacements are
-    `np.hypot` sums, computed as `_fast_hypot` sums where that decides the same.
+    median). Knee, ankle, heel and foot index swap together (`kernels.unswap_legs`).
     """
     legs = xy[:, _NEAR_FAR["near_knee"]:_NEAR_FAR["far_ankle"] + 1]  # (2, 4, N) view: near/far knee, near/far ankle
     shank = _norm(legs[:, :2] - legs[:, 2:]).T.ravel()  # both shanks of each frame, in frame order
     fin = np.isfinite(shank)
     shank_med = group_median(shank[fin], np.repeat(groups.ids, 2)[fin], groups.n_groups)
-    idx = np.flatnonzero(ok & np.isfinite(legs[0]).all(axis=0))
-    legs = legs.take(idx, axis=-1)
-    near, far = legs[:, ::2], legs[:, 1::2]  # (2, 2, m): coordinates; knee, ankle; frames
-    vid = groups.ids[idx]
-    pair = (vid[1:] == vid[:-1]) & (shank_med[vid[1:]] > 0)
-    jump_min = SWAP_MIN_JUMP * shank_med[vid[1:]]
-    keep, cross = _leg_moves(near[..., :-1], near[..., 1:], far[..., :-1], far[..., 1:], _fast_hypot)
-    close = np.flatnonzero(pair & (_undecided(keep, jump_min) | _undecided(cross, SWAP_RATIO * keep)
-                                   | _undecided(cross, jump_min) | _undecided(keep, SWAP_RATIO * cross)))
-    n0, n1, f0, f1 = (v.take(i, axis=-1) for v in (near, far) for i in (close, close + 1))
-    keep[close], cross[close] = _leg_moves(n0, n1, f0, f1)  # `np.hypot` where the fast sums might decide otherwise
-    # Per frame: +1 clearly crossed against the previous raw frame, -1 clearly straight, 0 ambiguous
-    # (and each video's first frame). Frame by frame, a label is swapped when crossed against the
-    # previous *corrected* frame; an ambiguous frame resets to unswapped. That state machine equals
-    # the parity of the clear crossings since the last ambiguous frame, which needs no Python loop.
-    c = np.zeros(idx.size, dtype=np.int8)
-    c[1:][pair & (keep > jump_min) & (cross < SWAP_RATIO * keep)] = 1
-    c[1:][pair & (cross > jump_min) & (keep < SWAP_RATIO * cross)] = -1
-    reset = c == 0
-    crossings = np.cumsum(c == 1)
-    since_reset = crossings - np.maximum.accumulate(np.where(reset, crossings, 0))
-    rows = idx[(since_reset % 2 == 1) & ~reset]
+    rows = np.flatnonzero(kernels.unswap_legs(legs, ok, groups.bounds.astype(np.int64), shank_med, SWAP_MIN_JUMP,
+                                              SWAP_RATIO))
     if rows.size:
         swap = [_NEAR_FAR[f"{s}_{j}"] for s in ("near", "far") for j in ("knee", "ankle", "heel", "foot_index")]
         xy[np.ix_([0, 1], swap, rows)] = xy[np.ix_([0, 1], list(_SWAP[swap]), rows)]
