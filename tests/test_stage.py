@@ -44,6 +44,24 @@ def test_threaded_batches_give_the_reps_of_one_batch(monkeypatch):
     assert_frame_equal(threaded, one_batch)
 
 
+def test_frames_in_any_row_order_give_the_same_reps(monkeypatch):
+    """Frames rows shuffled, and videos listed in another order than the frames: each batch
+    gathers its videos' rows from wherever they are, and the reps do not change."""
+    frames, videos = _gym(8)
+    monkeypatch.setattr(stage, "BATCH_FRAMES", 1000)
+    monkeypatch.setattr(stage, "MIN_BATCH_FRAMES", 1)
+    in_order = stage.analyse(frames, videos, pl.DataFrame(), threads=2)
+    shuffled = frames.sample(fraction=1.0, shuffle=True, seed=11)
+    reversed_videos = videos.reverse()
+    found = stage.video_frames(shuffled, reversed_videos["video_id"].to_list())
+    runs = [found.rows[v] for v in reversed_videos["video_id"]]
+    assert any(a[1] != b[0] for a, b in zip(runs, runs[1:]))  # the batches' runs do not follow each other
+    got = stage.analyse(shuffled, reversed_videos, pl.DataFrame(), threads=2)
+    key = ["video_id", "rep_index"]
+    assert in_order.height >= 2 * videos.height
+    assert_frame_equal(got.sort(key), in_order.sort(key))
+
+
 @pytest.mark.parametrize("n", [0, 1, 7, 8, 16, 100, 130, 1000])
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_equal_videos_are_cut_into_even_batches_in_whole_rounds(n, threads):

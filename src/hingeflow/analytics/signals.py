@@ -160,8 +160,8 @@ def signal_inputs(frames: pl.DataFrame) -> SignalInputs:
 
 @dataclass(frozen=True)
 class _Batch:
-    """The inputs of several videos concatenated along the frame axis (N frames; a copy,
-    cleaned in place). Landmark arrays have the frame axis last."""
+    """The inputs of several videos laid end to end along the frame axis (N frames; arrays the
+    batch owns: cleaned in place). Landmark arrays have the frame axis last."""
 
     groups: Groups  # the videos' frames
     t: np.ndarray  # (N,) s, increasing within each video
@@ -174,7 +174,7 @@ class _Batch:
 
 
 def _concat(inputs: list[SignalInputs]) -> _Batch:
-    """The videos' inputs on one frame axis; absent optional columns read as NaN."""
+    """The videos' inputs on one frame axis (copies); absent optional columns read as NaN."""
     groups = Groups.of_lengths([len(inp.t) for inp in inputs])
 
     def opt(name: str) -> np.ndarray:
@@ -187,6 +187,22 @@ def _concat(inputs: list[SignalInputs]) -> _Batch:
                   person=np.concatenate([inp.person for inp in inputs]),
                   xy=coords[:2 * k].reshape(2, k, -1), vis=coords[2 * k:],
                   facing=opt("facing"), back_bulge=opt("back_bulge"), back_bend=opt("back_bend"))
+
+
+def _owning(inputs: SignalInputs, lengths: list[int]) -> _Batch:
+    """The batch of the videos whose inputs are laid end to end in `inputs` (`lengths`: their
+    frame counts), on `inputs`' own arrays (no copy when the coordinates are column-major, as
+    `signal_inputs` converts them); absent optional columns read as NaN."""
+    n = len(inputs.t)
+    rows = np.ascontiguousarray(inputs.coords.T)  # (3 * k, N): x, y, vis rows
+
+    def opt(a: np.ndarray | None) -> np.ndarray:
+        return np.full(n, np.nan) if a is None else a
+
+    k = len(_USED)
+    return _Batch(groups=Groups.of_lengths(lengths), t=inputs.t, person=inputs.person,
+                  xy=rows[:2 * k].reshape(2, k, -1), vis=rows[2 * k:], facing=opt(inputs.facing),
+                  back_bulge=opt(inputs.back_bulge), back_bend=opt(inputs.back_bend))
 
 
 # ----------------------------------------------------------------------------- per-video choices
@@ -611,25 +627,27 @@ def signals_batch(inputs: list[SignalInputs], cutoff_hz: float = 4.0) -> list[Si
     """
     if not inputs:
         return []
-    per_frame, videos, groups = _signals_arrays(inputs, cutoff_hz)
+    per_frame, videos, groups = _signals_arrays(_concat(inputs), cutoff_hz)
     return [Signals(**{k: a[s:e] for k, a in per_frame.items()}, facing=int(videos.facing[v]),
                     side="left" if videos.left[v] else "right", fps=float(videos.fps[v]))
             for v, (s, e) in enumerate(zip(groups.starts, groups.ends))]
 
 
-def signals_chunk(inputs: list[SignalInputs], views: list[str | None], cutoff_hz: float = 4.0) -> SignalsBatch:
+def signals_chunk(inputs: SignalInputs, lengths: list[int], views: list[str | None],
+                  cutoff_hz: float = 4.0) -> SignalsBatch:
     """`signals_batch` of several videos as one `SignalsBatch` (the form reps and metrics
-    read), without splitting it into per-video records; `views[v]`: video v's camera view."""
-    if not inputs:
+    read), without splitting it into per-video records. `inputs`: the videos' rows laid end
+    to end (`lengths[v]` rows of video v, each sorted by frame_idx), whose arrays the batch
+    takes over (they are cleaned in place); `views[v]`: video v's camera view."""
+    if not lengths:
         return SignalsBatch.of([], [])
-    per_frame, videos, groups = _signals_arrays(inputs, cutoff_hz)
+    per_frame, videos, groups = _signals_arrays(_owning(inputs, lengths), cutoff_hz)
     return SignalsBatch(frames=per_frame, offset=groups.bounds.astype(np.int64),
                         fps=np.asarray(videos.fps, dtype=np.float64), views=tuple(views))
 
 
-def _signals_arrays(inputs: list[SignalInputs], cutoff_hz: float) -> tuple[dict[str, np.ndarray], _Videos, Groups]:
-    """(per-frame `Signals` fields of the videos laid end to end, per-video choices, the videos' frames)."""
-    batch = _concat(inputs)
+def _signals_arrays(batch: _Batch, cutoff_hz: float) -> tuple[dict[str, np.ndarray], _Videos, Groups]:
+    """(per-frame `Signals` fields of the batch's videos laid end to end, per-video choices, the videos' frames)."""
     videos = _choose(batch)
     ankle_guessed, legs_seen = _clean_legs(batch, videos)
     pts, valid, breaks = _smooth(batch, videos, cutoff_hz)

@@ -140,28 +140,44 @@ def reps_frame(parts: list[RepsPart], videos_schema: pl.Schema) -> pl.DataFrame:
     ])
 
 
-def video_inputs(frames: pl.DataFrame, video_ids: list[str]) -> dict[str, SignalInputs]:
-    """video_id -> its frames' signal inputs (rows sorted by frame_idx), for the videos in `video_ids`.
+@dataclass(frozen=True)
+class VideoFrames:
+    """The frames of some videos: `table` holds the columns signals read (`SIGNAL_COLUMNS`) with
+    each video's rows one run in frame order; `rows[video_id]` is (start, end) of its run."""
 
-    One select/rechunk/filter (a sort only when the rows are not already grouped by video
-    in frame order) and one numpy conversion for all videos; each video's inputs
-    are row slices (views) of the shared arrays. Videos without frames are absent.
+    table: pl.DataFrame
+    rows: dict[str, tuple[int, int]]
+
+    def inputs(self, video_ids: list[str]) -> SignalInputs:
+        """The videos' signal inputs laid end to end in this order: fresh arrays, converted at once
+        (one slice of the table when their runs follow each other, as they usually do)."""
+        runs = [self.rows[v] for v in video_ids]
+        if all(prev[1] == nxt[0] for prev, nxt in zip(runs, runs[1:])):
+            part = self.table.slice(runs[0][0], runs[-1][1] - runs[0][0])
+        else:
+            part = pl.concat([self.table.slice(a, b - a) for a, b in runs])
+        return signal_inputs(part)
+
+
+def video_frames(frames: pl.DataFrame, video_ids: list[str]) -> VideoFrames:
+    """The frames of the videos in `video_ids` (videos without frames are absent from `rows`).
+
+    One select/rechunk/filter of the columns signals read, and a sort only when the rows
+    are not already grouped by video in frame order. Nothing is converted to numpy here:
+    each batch converts its own rows, in its own thread (one conversion of a whole week
+    on the main thread cost more in page faults than the conversion itself).
     """
-    if frames.height == 0 or not video_ids:
-        return {}
     cols = ["video_id", "frame_idx", *(c for c in SIGNAL_COLUMNS if c in frames.columns)]
+    if frames.height == 0 or not video_ids:
+        return VideoFrames(frames.select(cols).clear(), {})
     # one chunk of just these columns first (the pipeline's frames arrive as one chunk per
-    # video: filtering and converting many chunks costs ~3x more)
+    # video: filtering many chunks costs ~3x more)
     sel = frames.lazy().select(cols).collect().rechunk().filter(pl.col("video_id").is_in(video_ids))
-    if sel.height == 0:
-        return {}
-    if not _grouped_in_frame_order(sel):
+    if sel.height and not _grouped_in_frame_order(sel):
         sel = sel.sort(["video_id", "frame_idx"], maintain_order=True)
-    inp = signal_inputs(sel)
-    bounds = sel.select(pl.col("video_id").rle()).unnest("video_id")  # runs: len, value
-    ends = np.cumsum(bounds["len"].to_numpy())
-    starts = ends - bounds["len"].to_numpy()
-    return {v: inp.rows(int(a), int(b)) for v, a, b in zip(bounds["value"].to_list(), starts, ends)}
+    runs = sel.select(pl.col("video_id").rle()).unnest("video_id")  # runs: len, value
+    ends = np.cumsum(runs["len"].to_numpy()).tolist()
+    return VideoFrames(sel, {v: (end - n, end) for v, n, end in zip(runs["value"].to_list(), runs["len"].to_list(), ends)})
 
 
 def judge(reps: pl.DataFrame, history: pl.DataFrame, profiles: dict[str, Profile]) -> pl.DataFrame:
@@ -179,15 +195,17 @@ def analyse(frames: pl.DataFrame, videos: pl.DataFrame, history: pl.DataFrame,
     """
     profiles = profiles or load_profiles()
     ok = videos.filter(pl.col("status") == "ok")
-    by_video = video_inputs(frames, ok["video_id"].to_list())
-    todo = [v for v in ok.iter_rows(named=True) if v["video_id"] in by_video]
+    found = video_frames(frames, ok["video_id"].to_list())
+    todo = [v for v in ok.iter_rows(named=True) if v["video_id"] in found.rows]
+    lengths = [found.rows[v["video_id"]][1] - found.rows[v["video_id"]][0] for v in todo]
 
     def measure_batch(batch: range) -> RepsPart:
         chunk = todo[batch.start:batch.stop]
-        return measure_videos(signals_chunk([by_video[v["video_id"]] for v in chunk],
+        inputs = found.inputs([v["video_id"] for v in chunk])
+        return measure_videos(signals_chunk(inputs, lengths[batch.start:batch.stop],
                                             [v["camera_view"] or "side" for v in chunk]), chunk)
 
-    plan = batches([len(by_video[v["video_id"]].t) for v in todo], threads, BATCH_FRAMES, MIN_BATCH_FRAMES)
+    plan = batches(lengths, threads, BATCH_FRAMES, MIN_BATCH_FRAMES)
     if threads > 1 and len(plan) > 1:
         with ThreadPoolExecutor(threads, thread_name_prefix="analyse") as pool:
             parts = list(pool.map(measure_batch, plan))
