@@ -232,6 +232,49 @@ def test_hip_line_tilt_from_horizontal():
     assert np.nanmedian(sig.hip_tilt) == pytest.approx(np.degrees(np.arctan2(10.0, 100.0)), abs=0.01)
 
 
+def test_body_measures_follow_the_angle_conventions_on_random_points():
+    """The compiled per-frame measures equal `hingeflow.angles` and plain numpy on random points
+    (either near side, either facing, some NaN), bit for bit."""
+    from hingeflow import angles
+    from hingeflow.analytics import signals as S
+    from hingeflow.analytics.grouped import Groups
+
+    rng = np.random.default_rng(21)
+    n = 500
+    pts = rng.uniform(0, 1000, size=(len(S._SMOOTHED), n))
+    pts[:, rng.random(n) < 0.05] = np.nan
+    facing, left = rng.choice([-1, 1], n), rng.random(n) < 0.5
+    valid = np.ones(n, dtype=bool)
+    body = S._body(pts, valid, ankle_guessed=valid, facing=facing, left=left, groups=Groups.of_lengths([n]))
+
+    def p(name: str) -> np.ndarray:
+        return pts[[S._ROW[f"{name}_x"], S._ROW[f"{name}_y"]]].T
+
+    def mid(joint: str) -> np.ndarray:
+        return (p(f"near_{joint}") + p(f"far_{joint}")) / 2
+
+    def direction(v: np.ndarray) -> np.ndarray:
+        return np.degrees(np.arctan2(facing * v[:, 0], -v[:, 1]))
+
+    hip, sh = mid("hip"), mid("shoulder")
+    right_minus_left = np.where(left[:, None], p("far_hip") - p("near_hip"), p("near_hip") - p("far_hip"))
+    want = {
+        "trunk": angles.trunk_angle_deg(hip, sh, facing),
+        "knee": angles.flexion_deg(p("near_hip"), p("near_knee"), p("near_ankle")),  # ankle guessed: no chord
+        "hip": angles.flexion_deg(p("near_shoulder"), p("near_hip"), p("near_knee")),
+        "neck": (direction(mid("ear") - sh) - direction(sh - hip) + 180.0) % 360.0 - 180.0,
+        "hip_tilt": np.degrees(np.arctan2(right_minus_left[:, 1], np.abs(right_minus_left[:, 0]))),
+        "chord": np.linalg.norm(sh - hip, axis=1),
+        "thigh": np.linalg.norm(p("near_hip") - p("near_knee"), axis=1),
+        "height": (pts[S._ROW["near_ankle_y"]] + pts[S._ROW["far_ankle_y"]]) / 2 - sh[:, 1],
+        "wrist_x": pts[S._ROW["near_wrist_x"]] - (pts[S._ROW["near_heel_x"]] + pts[S._ROW["near_foot_index_x"]]) / 2,
+    }
+    for name, value in want.items():
+        np.testing.assert_array_equal(getattr(body, name), value, err_msg=name)
+    np.testing.assert_array_equal(body.sh_mid, sh)
+    np.testing.assert_array_equal(body.hip_mid, hip)
+
+
 def test_chord_knee_estimate_ignores_frames_with_a_guessed_ankle():
     n = 300
     trunk = slow_reps(n)
