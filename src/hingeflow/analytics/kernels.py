@@ -247,3 +247,38 @@ def unswap_legs(legs: np.ndarray, ok: np.ndarray, bounds: np.ndarray, shank: np.
             prev[:, :] = legs[:, :, i]
             have_prev = True
     return swap
+
+
+# ----------------------------------------------------------------------------- masks and cuts
+
+@_jit
+def mask_frames(series: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """In place: every series (series, N) NaN outside the `ok` (N,) frames. Returns (series,) the
+    number of NaN values each has inside them."""
+    missing = np.zeros(series.shape[0], dtype=np.int64)
+    for k in range(series.shape[0]):
+        for i in range(series.shape[1]):
+            if not ok[i]:
+                series[k, i] = np.nan
+            elif np.isnan(series[k, i]):
+                missing[k] += 1
+    return missing
+
+
+@_jit
+def trunk_and_hip_jump(pts: np.ndarray, shoulders: np.ndarray, hips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """((N,) shoulder-mid to hip-mid distance, (N,) hip-mid move from the previous frame (NaN at
+    frame 0)), px, from coordinates `pts` (coordinates, N); `shoulders`, `hips`: the x rows of the
+    near and far point (y is the next row)."""
+    n = pts.shape[1]
+    trunk, jump = np.empty(n), np.empty(n)
+    px = py = np.nan
+    for i in range(n):
+        hx = (pts[hips[0], i] + pts[hips[1], i]) / 2
+        hy = (pts[hips[0] + 1, i] + pts[hips[1] + 1, i]) / 2
+        dx = (pts[shoulders[0], i] + pts[shoulders[1], i]) / 2 - hx
+        dy = (pts[shoulders[0] + 1, i] + pts[shoulders[1] + 1, i]) / 2 - hy
+        trunk[i] = np.sqrt(dx * dx + dy * dy)
+        jump[i] = np.sqrt((hx - px) * (hx - px) + (hy - py) * (hy - py))
+        px, py = hx, hy
+    return trunk, jump

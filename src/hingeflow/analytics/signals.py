@@ -271,8 +271,7 @@ def _mask_landmarks(batch: _Batch, ok: np.ndarray) -> None:
     """In place: landmarks NaN outside the `ok` frames; inside them, a coordinate missing
     alone is interpolated from its finite frames."""
     xy = batch.xy
-    xy[..., ~ok] = np.nan
-    lone_rows = np.isnan(xy).sum(axis=-1) > ok.size - np.count_nonzero(ok)
+    lone_rows = kernels.mask_frames(xy.reshape(-1, xy.shape[-1]), ok).reshape(xy.shape[:-1]) > 0
     for c, j in zip(*np.nonzero(lone_rows)):  # rare
         fin = np.isfinite(xy[c, j])
         interp_into(batch.t, xy[c, j], fin, ok & ~fin, batch.groups)
@@ -418,18 +417,17 @@ def _point(pts: np.ndarray, name: str) -> np.ndarray:
     return pts[i:i + 2].T
 
 
+_PAIR_ROWS = {j: np.array([_ROW[f"near_{j}_x"], _ROW[f"far_{j}_x"]]) for j in ("shoulder", "hip")}
+
+
 def _hard_cuts(pts: np.ndarray, groups: Groups) -> np.ndarray:
     """(N,) bool: frames whose hip midpoint jumped more than `CUT_JUMP` trunk lengths (the video's
     median) from the previous frame. `pts`: gap-filled coordinates (len(_SMOOTHED), N)."""
-    def mid(joint: str) -> np.ndarray:
-        return (_point(pts, f"near_{joint}") + _point(pts, f"far_{joint}")).T / 2  # (2, N)
-
-    hip = mid("hip")
-    scale = group_nanmedian(_norm(mid("shoulder") - hip), groups.ids, groups.n_groups)
+    trunk, jump = kernels.trunk_and_hip_jump(pts, _PAIR_ROWS["shoulder"], _PAIR_ROWS["hip"])
+    scale = group_nanmedian(trunk, groups.ids, groups.n_groups)
     scale = np.where(np.isfinite(scale) & (scale > 0), scale, np.nan)
-    breaks = np.zeros(groups.ids.size, dtype=bool)
     with np.errstate(invalid="ignore"):
-        breaks[1:] = np.nan_to_num(_norm(np.diff(hip, axis=-1)) / scale[groups.ids[1:]], nan=0.0) > CUT_JUMP
+        breaks = np.nan_to_num(jump / scale[groups.ids], nan=0.0) > CUT_JUMP
     return breaks & ~groups.first
 
 
