@@ -1,13 +1,15 @@
-"""Compiled per-group loops (numba) behind the group-aware helpers of `grouped.py`.
+"""Compiled loops (numba) of the analytics stage: what numpy cannot vectorise without big
+temporaries or a Python loop.
 
-Each kernel walks the groups (videos, shots) of a concatenated axis one after the
-other and gives what the numpy/scipy call gives on that group alone, with the same
-floating-point operations. They are compiled once per machine (`cache=True` keeps
-the machine code next to this file) and release the GIL, so the analytics stage's
-batches run side by side on threads.
+Group kernels (behind `grouped.py`'s helpers) walk the groups (videos, shots) of a
+concatenated axis one after the other and give what the numpy/scipy call gives on
+that group alone, with the same floating-point operations. Per-frame kernels (behind
+`signals.py`) fuse the arithmetic of several numpy steps into one pass. All are
+compiled once per machine (`cache=True` keeps the machine code in `__pycache__`)
+and release the GIL, so the stage's batches run side by side on threads.
 
 Conventions: `bounds` (n_groups + 1,) int64: group g is elements bounds[g]:bounds[g + 1];
-2D arrays are (series, n): the grouped axis is the last one.
+2D arrays are (series, n): the frame axis is the last one.
 """
 
 from __future__ import annotations

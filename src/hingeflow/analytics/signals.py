@@ -411,12 +411,6 @@ def fill_gaps(t: np.ndarray, x: np.ndarray, ok: np.ndarray, max_gap_s: float = M
     return x, fill_gaps_into(t, x.T, ok, Groups.of_lengths([len(t)]), np.array([dt]), max_gap_s)
 
 
-def _point(pts: np.ndarray, name: str) -> np.ndarray:
-    """Landmark `name`'s (x, y) rows of `pts` (len(_SMOOTHED), N) as an (N, 2) view."""
-    i = _ROW[f"{name}_x"]
-    return pts[i:i + 2].T
-
-
 _PAIR_ROWS = {j: np.array([_ROW[f"near_{j}_x"], _ROW[f"far_{j}_x"]]) for j in ("shoulder", "hip")}
 
 
