@@ -126,12 +126,6 @@ class SignalInputs:
     back_bulge: np.ndarray | None  # (n,) back_bulge_frac
     back_bend: np.ndarray | None  # (n,) back_bend_deg
 
-    def rows(self, start: int, end: int) -> SignalInputs:
-        """Rows start:end (views, no copy)."""
-        opt = lambda a: None if a is None else a[start:end]  # noqa: E731
-        return SignalInputs(self.t[start:end], self.coords[start:end], self.person[start:end],
-                            opt(self.facing), opt(self.back_bulge), opt(self.back_bend))
-
 
 _COORD_COLS = tuple(f"{nm}_{c}" for c in ("x", "y", "vis") for nm in _USED)
 _BACK_COLS = ("back_bulge_frac", "back_bend_deg")
