@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.ndimage import median_filter
+from scipy.ndimage import maximum_filter1d, median_filter, minimum_filter1d
 from scipy.signal import butter, filtfilt
 
+from hingeflow.analytics import kernels
 from hingeflow.analytics.grouped import (
     Groups, filtfilt_runs, group_median, group_nanmedian, group_ranks, interp_into,
     running_median_in_groups, runs_in_groups,
@@ -28,13 +29,25 @@ def each(groups: Groups):
     return [slice(a, b) for a, b in zip(groups.starts, groups.ends)]
 
 
-def test_groups_ids_first_sum_count():
+def test_groups_ids_first_count():
     g = Groups.of_lengths([2, 0, 3, 0])
     assert g.ids.tolist() == [0, 0, 2, 2, 2]
     assert g.first.tolist() == [True, False, True, False, False]
-    x = np.array([[1.0, 2.0, 3.0, 4.0, 5.0], [0.0, 1.0, 0.0, 0.0, 1.0]])
-    np.testing.assert_array_equal(g.sum(x), [[3.0, 0.0, 12.0, 0.0], [1.0, 0.0, 1.0, 0.0]])
-    assert g.count(x[1] > 0).tolist() == [1, 0, 1, 0]
+    assert g.count(np.array([False, True, True, False, True])).tolist() == [1, 0, 2, 0]
+
+
+def test_running_count_equals_cumsum():
+    rng = np.random.default_rng(1)
+    mask = rng.random(1000) < 0.3
+    marks = rng.integers(-2, 3, 1000)
+    np.testing.assert_array_equal(kernels.running_count(mask), np.cumsum(mask))
+    np.testing.assert_array_equal(kernels.running_count(marks), np.cumsum(marks))
+    assert kernels.running_count(np.zeros(0, dtype=bool)).size == 0
+
+
+def test_group_median_refuses_unsorted_ids():
+    with pytest.raises(ValueError, match="sorted"):
+        group_median(np.arange(3.0), np.array([0, 1, 0]), 2)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -128,6 +141,28 @@ def test_running_median_in_groups_equals_median_filter():
         np.testing.assert_array_equal(got[:, s], median_filter(x[:, s], size=(1, size), mode="nearest"))
     with pytest.raises(ValueError):
         running_median_in_groups(x, groups, np.array([4, 9, 11, 3, 5]))
+
+
+def test_running_median_skips_exactly_the_narrow_windows():
+    """With a spread limit, an element is NaN where its window's (max - min) norm over both series is
+    below the limit, and the median_filter value elsewhere, also right after skipped elements."""
+    rng = np.random.default_rng(6)
+    groups = Groups.of_lengths([60, 0, 1, 200, 7])
+    x = rng.normal(size=(2, groups.bounds[-1])).cumsum(axis=1)
+    x[:, 100:140] = x[:, 100:101]  # a flat stretch: narrow windows in the middle of a group
+    sizes = np.array([9, 5, 3, 21, 5])
+    limit = rng.uniform(0.0, 6.0, groups.bounds[-1])
+    got = running_median_in_groups(x, groups, sizes, spread_limit=limit)
+    skipped = 0
+    for s, size in zip(each(groups), sizes):
+        spread = np.hypot(*(maximum_filter1d(x[:, s], size, axis=1, mode="nearest")
+                            - minimum_filter1d(x[:, s], size, axis=1, mode="nearest")))
+        narrow = spread < limit[s]
+        want = median_filter(x[:, s], size=(1, size), mode="nearest")
+        np.testing.assert_array_equal(np.isnan(got[:, s]), np.broadcast_to(narrow, want.shape))
+        np.testing.assert_array_equal(got[:, s][:, ~narrow], want[:, ~narrow])
+        skipped += narrow.sum()
+    assert 0 < skipped < x.shape[1] / 2  # some skipped, and many computed after skipped ones
 
 
 def test_filtfilt_runs_equals_scipy_filtfilt_per_run():

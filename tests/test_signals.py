@@ -359,3 +359,47 @@ def test_a_batch_equals_each_video_alone():
             assert_same_signals(got, alone[i])
     assert alone[5].side == "right" and alone[5].facing == -1 and alone[5].fps == pytest.approx(25.0)
     assert not alone[1].valid.any() and np.isnan(alone[2].trunk_deg[150:180]).all()
+
+
+def test_near_side_per_video_equals_angles_near_side_over_the_frames_with_a_person():
+    """Many videos at once: each video's near side is `angles.near_side` of its frames with a person
+    (the others do not vote), and a video whose two sides are equally visible is a left one."""
+    from hingeflow.analytics import signals
+    from hingeflow.analytics.grouped import Groups
+    from hingeflow.angles import INDEX, SAGITTAL, near_side
+
+    rng = np.random.default_rng(7)
+    groups = Groups.of_lengths(rng.integers(1, 60, 40))
+    vis = rng.random((len(signals._USED), groups.bounds[-1]))
+    vis[rng.random(vis.shape) < 0.1] = np.nan
+    ok = rng.random(vis.shape[1]) < 0.7
+    vis[:, ~ok] += 5.0  # frames without a person would decide every video if they voted
+    for g in range(0, 40, 4):  # equally visible sides
+        s, e = groups.bounds[g], groups.bounds[g + 1]
+        for j in SAGITTAL:
+            vis[signals._COL[f"right_{j}"], s:e] = vis[signals._COL[f"left_{j}"], s:e]
+    got = signals._near_is_left(vis, ok, groups)
+    for g in range(groups.n_groups):
+        s, e = groups.bounds[g], groups.bounds[g + 1]
+        full = np.full((int(ok[s:e].sum()), 33), np.nan)
+        for name, row in signals._COL.items():
+            full[:, INDEX[name]] = vis[row, s:e][ok[s:e]]
+        assert got[g] == (near_side(full) == "left"), g
+    assert got[::4].all() and not got.all()
+
+
+@pytest.mark.parametrize("shift, flagged", [(1.05, True), (0.95, False)])
+def test_ankle_just_past_the_tolerance_is_replaced(shift, flagged):
+    """A planted ankle displaced on one frame by `shift` x ANKLE_TOL shank lengths is an outlier
+    only past the tolerance (the running median is skipped only where no frame can be one)."""
+    from hingeflow.analytics import signals
+
+    n, at = 200, 100
+    df = hinge_frames(np.zeros(n), knee_deg=15.0)  # standing still: knee and ankle do not move
+    shank = 180.0
+    df = df.with_columns(pl.when(pl.int_range(n) == at).then(pl.col("left_ankle_x") + shift * signals.ANKLE_TOL * shank)
+                         .otherwise(pl.col("left_ankle_x")).alias("left_ankle_x"))
+    batch = signals._owning(signal_inputs(df), [n])
+    videos = signals._choose(batch)
+    bad = signals._fix_ankle_outliers(batch, videos.ok, videos.dt)
+    assert np.flatnonzero(bad).tolist() == ([at] if flagged else [])

@@ -51,18 +51,9 @@ class Groups:
         """(n,) the group of each element."""
         return np.repeat(np.arange(self.n_groups), np.diff(self.bounds))
 
-    def sum(self, values: np.ndarray) -> np.ndarray:
-        """(..., n_groups) sum of each group's values (..., n), 0 for an empty group (`np.add.reduceat`:
-        the same order for equal-length groups, not necessarily `np.sum`'s last bits)."""
-        out = np.zeros((*values.shape[:-1], self.n_groups), dtype=np.result_type(values, np.intp))
-        nonempty = self.starts < self.ends
-        if nonempty.any():
-            out[..., nonempty] = np.add.reduceat(values, self.starts[nonempty], axis=-1)
-        return out
-
     def count(self, mask: np.ndarray) -> np.ndarray:
         """(n_groups,) number of True elements of `mask` (n,) in each group."""
-        return self.sum(mask.astype(np.intp))
+        return kernels.group_counts(mask, self.bounds.astype(np.int64))
 
     @cached_property
     def first(self) -> np.ndarray:
@@ -79,51 +70,34 @@ def _grid(values: np.ndarray, ids: np.ndarray, n_groups: int) -> tuple[np.ndarra
 
     `ids` must be sorted (each group's elements consecutive). Element i sits at
     grid.reshape(..., -1)[..., flat[i]], in input order within its group's row; the rest
-    of each row is NaN. `counts` (n_groups,): elements per group.
+    of each row is NaN. `counts` (n_groups,): elements per group (`kernels.fill_grid`).
     """
-    if np.any(ids[1:] < ids[:-1]):
-        raise ValueError("group ids must be sorted")
-    bounds = np.searchsorted(ids, np.arange(n_groups + 1))
-    counts = np.diff(bounds)
-    width = int(counts.max(initial=0))
-    flat = np.arange(ids.size) + (np.arange(n_groups) * width - bounds[:-1])[ids]
-    grid = np.full((*values.shape[:-1], n_groups * width), np.nan)
-    grid[..., flat] = values
-    return grid.reshape(*values.shape[:-1], n_groups, width), flat, counts
+    series = np.asarray(values, dtype=np.float64).reshape(math.prod(values.shape[:-1]), values.shape[-1])
+    grid, flat, counts = kernels.fill_grid(series, np.asarray(ids, dtype=np.int64), n_groups)
+    return grid.reshape(*values.shape[:-1], n_groups, grid.shape[-1]), flat, counts
 
 
-def _sorted_grid(values: np.ndarray, ids: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(each group's values sorted, NaN last (..., n_groups, width), non-NaN counts (..., n_groups),
-    counts (n_groups,)) for sorted `ids`."""
+def _sorted_middles(values: np.ndarray, ids: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(median of each group's non-NaN values as `np.median` takes it, NaN for none (..., n_groups);
+    their counts (..., n_groups); element counts (n_groups,)) for sorted `ids`. Each group's row is
+    sorted by numpy (NaN last), the middles are read by `kernels.sorted_middles`."""
     grid, _, counts = _grid(values, ids, n_groups)
     grid.sort(axis=-1)
-    return grid, (~np.isnan(grid)).sum(axis=-1), counts
-
-
-def _middle(srt: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """Median of the first `count` values of each sorted row, as `np.median`: the middle value,
-    or (a + b) / 2 of the middle pair; NaN for an empty row."""
-    if srt.shape[-1] == 0:
-        return np.full(srt.shape[:-1], np.nan)
-    rows = srt.reshape(-1, srt.shape[-1])
-    lo = rows[np.arange(len(rows)), np.maximum(count - 1, 0).ravel() // 2].reshape(count.shape)
-    hi = rows[np.arange(len(rows)), count.ravel() // 2].reshape(count.shape)
-    mid = np.where(count % 2 == 1, lo, (lo + hi) / 2)
-    return np.where(count > 0, mid, np.nan)
+    mid, count = kernels.sorted_middles(grid.reshape(math.prod(grid.shape[:-1]), grid.shape[-1]))
+    return mid.reshape(grid.shape[:-1]), count.reshape(grid.shape[:-1]), counts
 
 
 def group_nanmedian(values: np.ndarray, ids: np.ndarray, n_groups: int) -> np.ndarray:
     """`np.nanmedian` of each group's values (..., n) -> (..., n_groups); NaN for a group without
     values. `ids` sorted."""
-    srt, count, _ = _sorted_grid(values, ids, n_groups)
-    return _middle(srt, count)
+    return _sorted_middles(values, ids, n_groups)[0]
 
 
 def group_median(values: np.ndarray, ids: np.ndarray, n_groups: int) -> np.ndarray:
     """`np.median` of each group's values (n,) -> (n_groups,): NaN for a group with a NaN or no
     values. `ids` sorted."""
-    srt, count, counts = _sorted_grid(values, ids, n_groups)
-    return np.where(count < counts, np.nan, _middle(srt, count))
+    mid, count, counts = _sorted_middles(values, ids, n_groups)
+    return np.where(count < counts, np.nan, mid)
 
 
 def group_ranks(values: np.ndarray, ids: np.ndarray, n_groups: int) -> np.ndarray:
@@ -133,20 +107,13 @@ def group_ranks(values: np.ndarray, ids: np.ndarray, n_groups: int) -> np.ndarra
     (value, position); floats by numpy's fast sort, re-sorted stably only when a group has ties.
     """
     grid, flat, _ = _grid(values.astype(np.float64), ids, n_groups)
-    width = grid.shape[-1]
     if np.issubdtype(values.dtype, np.integer):  # unique keys: any sort is stable
-        pad = np.isnan(grid)
-        key = np.where(pad, 0, grid).astype(np.int64) * width + np.arange(width)
-        key[pad] = np.iinfo(np.int64).max
-        order = np.argsort(key, axis=-1)
+        order = np.argsort(kernels.rank_keys(grid), axis=-1)
     else:
         order = np.argsort(grid, axis=-1)
-        srt = np.take_along_axis(grid, order, axis=-1)
-        if np.any(srt[:, 1:] == srt[:, :-1]):
+        if kernels.has_ties(grid, order):
             order = np.argsort(grid, axis=-1, kind="stable")
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(width), axis=-1)
-    return ranks.reshape(-1)[flat]
+    return kernels.ranks_at(order, flat)
 
 
 # ----------------------------------------------------------------------------- runs and interpolation
@@ -218,17 +185,21 @@ def _series(values: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(values, dtype=np.float64).reshape(math.prod(values.shape[:-1]), values.shape[-1])
 
 
-def running_median_in_groups(x: np.ndarray, groups: Groups, sizes: np.ndarray) -> np.ndarray:
+def running_median_in_groups(x: np.ndarray, groups: Groups, sizes: np.ndarray,
+                             spread_limit: np.ndarray | None = None) -> np.ndarray:
     """Centred running median over `sizes[g]` (odd) elements of each series x (..., n), within each group.
 
     Edges repeat the group's first/last element (scipy.ndimage `median_filter(...,
     mode="nearest")` semantics, with the same values: an odd window's median is one of
-    its elements). Values must not be NaN.
+    its elements). Values must not be NaN. With `spread_limit` (n,), an element whose
+    window spreads less than that (the norm over the series of max - min) is NaN instead:
+    its own value is already that close to the median (`kernels.running_medians`).
     """
     sizes = np.asarray(sizes, dtype=np.int64)
     if np.any((sizes % 2 != 1) | (sizes < 1)):
         raise ValueError(f"running_median_in_groups: sizes must be odd and positive, got {np.unique(sizes)}")
-    out = kernels.running_medians(_series(x), groups.bounds.astype(np.int64), sizes)
+    limit = np.empty(0) if spread_limit is None else np.asarray(spread_limit, dtype=np.float64)
+    out = kernels.running_medians(_series(x), groups.bounds.astype(np.int64), sizes, limit)
     return out.reshape(x.shape)
 
 

@@ -21,27 +21,77 @@ _jit = numba.njit(cache=True, nogil=True)
 
 
 @_jit
-def running_medians(x: np.ndarray, bounds: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+def running_medians(x: np.ndarray, bounds: np.ndarray, sizes: np.ndarray, spread_limit: np.ndarray) -> np.ndarray:
     """Centred running median over `sizes[g]` (odd) elements of each series x (series, n) within
     each group, edges repeating the group's first/last element (scipy.ndimage `median_filter`,
-    mode "nearest"). A sorted copy of the window is updated by one removal and one insertion
-    per step. Values must not be NaN."""
+    mode "nearest"). Values must not be NaN.
+
+    Element i is skipped (NaN in every series) where its window's spread, the Euclidean norm
+    over the series of (max - min), is below `spread_limit[i]` (none when `spread_limit` is
+    empty): every value of that window,
+    its median included, then lies within that distance of element i's own value. Elsewhere a
+    sorted copy of the window is updated by one removal and one insertion per step, and
+    rebuilt after skipped elements."""
     out = np.empty_like(x)
     for g in range(bounds.size - 1):
         s, e = bounds[g], bounds[g + 1]
         if e == s:
             continue
         h = sizes[g] // 2
+        skip = _narrow_windows(x, s, e, h, spread_limit) if spread_limit.size else np.zeros(e - s, dtype=np.bool_)
         window = np.empty(2 * h + 1)
         for k in range(x.shape[0]):
             row = x[k]
-            for j in range(-h, h + 1):  # the window centred on the group's first element
-                window[j + h] = row[min(max(s + j, s), e - 1)]
-            window.sort()
+            have = False  # window holds element i - 1's window
             for i in range(s, e):
+                if skip[i - s]:
+                    out[k, i] = np.nan
+                    have = False
+                    continue
+                if have:
+                    _replace_sorted(window, row[max(i - 1 - h, s)], row[min(i + h, e - 1)])
+                else:
+                    for j in range(-h, h + 1):
+                        window[j + h] = row[min(max(i + j, s), e - 1)]
+                    window.sort()
+                    have = True
                 out[k, i] = window[h]
-                if i + 1 < e:
-                    _replace_sorted(window, row[max(i - h, s)], row[min(i + h + 1, e - 1)])
+    return out
+
+
+@_jit
+def _narrow_windows(x: np.ndarray, s: int, e: int, h: int, spread_limit: np.ndarray) -> np.ndarray:
+    """(e - s,) bool: the window [i - h, i + h] (clipped to s..e - 1) of each element i of the group
+    s..e has a spread (norm over the series of max - min) below `spread_limit[i]`. Running
+    minima and maxima by monotonic queues of positions."""
+    n = e - s
+    spread2 = np.zeros(n)
+    lo_q, hi_q = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    for k in range(x.shape[0]):
+        row = x[k, s:e]
+        lo_head = lo_tail = hi_head = hi_tail = 0
+        nxt = 0  # next element to enter the queues
+        for i in range(n):
+            while nxt < n and nxt <= i + h:
+                v = row[nxt]
+                while lo_tail > lo_head and row[lo_q[lo_tail - 1]] >= v:
+                    lo_tail -= 1
+                lo_q[lo_tail] = nxt
+                lo_tail += 1
+                while hi_tail > hi_head and row[hi_q[hi_tail - 1]] <= v:
+                    hi_tail -= 1
+                hi_q[hi_tail] = nxt
+                hi_tail += 1
+                nxt += 1
+            while lo_q[lo_head] < i - h:
+                lo_head += 1
+            while hi_q[hi_head] < i - h:
+                hi_head += 1
+            d = row[hi_q[hi_head]] - row[lo_q[lo_head]]
+            spread2[i] += d * d
+    out = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        out[i] = np.sqrt(spread2[i]) < spread_limit[s + i]
     return out
 
 
@@ -284,3 +334,140 @@ def trunk_and_hip_jump(pts: np.ndarray, shoulders: np.ndarray, hips: np.ndarray)
         jump[i] = np.sqrt((hx - px) * (hx - px) + (hy - py) * (hy - py))
         px, py = hx, hy
     return trunk, jump
+
+
+# ----------------------------------------------------------------------------- counts and grids
+
+@_jit
+def running_count(x: np.ndarray) -> np.ndarray:
+    """(n,) int64 running sum of bool or integer values x (n,): `np.cumsum` (which casts in buffers
+    and is ~10x slower on a bool mask)."""
+    out = np.empty(x.size, dtype=np.int64)
+    total = 0
+    for i in range(x.size):
+        total += x[i]
+        out[i] = total
+    return out
+
+
+@_jit
+def group_counts(mask: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """(n_groups,) int64 number of True values of `mask` (n,) in each group."""
+    out = np.zeros(bounds.size - 1, dtype=np.int64)
+    for g in range(bounds.size - 1):
+        c = 0
+        for i in range(bounds[g], bounds[g + 1]):
+            c += mask[i]
+        out[g] = c
+    return out
+
+
+@_jit
+def fill_grid(values: np.ndarray, ids: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Values (series, n) laid out one row per group: (grid (series, n_groups, width), flat (n,),
+    counts (n_groups,)). Element i of a series sits at grid[s].ravel()[flat[i]], in input order
+    within its group's row (width: the largest group); the rest of each row is NaN. `ids` (n,):
+    each element's group, sorted."""
+    n = ids.size
+    counts = np.zeros(n_groups, dtype=np.int64)
+    for i in range(n):
+        if i and ids[i] < ids[i - 1]:
+            raise ValueError("group ids must be sorted")
+        counts[ids[i]] += 1
+    width = counts.max() if n_groups else 0
+    flat = np.empty(n, dtype=np.int64)
+    pos = 0
+    for i in range(n):
+        pos = pos + 1 if i and ids[i] == ids[i - 1] else 0
+        flat[i] = ids[i] * width + pos
+    grid = np.full((values.shape[0], n_groups * width), np.nan)
+    for s in range(values.shape[0]):
+        for i in range(n):
+            grid[s, flat[i]] = values[s, i]
+    return grid.reshape(values.shape[0], n_groups, width), flat, counts
+
+
+@_jit
+def sorted_middles(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of sorted values with NaN last (rows (r, w)): (median of the non-NaN values as
+    `np.median` takes it: the middle value, or (a + b) / 2 of the middle pair; NaN for none,
+    count of the non-NaN values), (r,) each."""
+    mid = np.empty(rows.shape[0])
+    count = np.zeros(rows.shape[0], dtype=np.int64)
+    for r in range(rows.shape[0]):
+        lo, hi = 0, rows.shape[1]  # first NaN by bisection: the row is sorted, NaN last
+        while lo < hi:
+            m = (lo + hi) // 2
+            if np.isnan(rows[r, m]):
+                hi = m
+            else:
+                lo = m + 1
+        c = lo
+        count[r] = c
+        if c == 0:
+            mid[r] = np.nan
+        elif c % 2 == 1:
+            mid[r] = rows[r, (c - 1) // 2]
+        else:
+            mid[r] = (rows[r, c // 2 - 1] + rows[r, c // 2]) / 2
+    return mid, count
+
+
+@_jit
+def side_scores(vis: np.ndarray, rows: np.ndarray, ok: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """(2, n_groups) summed visibility of two sides' landmarks over each group's `ok` frames, NaN
+    counting 0: side k sums the rows `rows[k]` of `vis` (landmarks, N), each row over the frames in
+    order, then the rows in order. Both sides are summed the same way, so equal visibilities tie."""
+    out = np.zeros((2, bounds.size - 1))
+    for g in range(bounds.size - 1):
+        for k in range(2):
+            score = 0.0
+            for r in rows[k]:
+                total = 0.0
+                for i in range(bounds[g], bounds[g + 1]):
+                    v = vis[r, i]
+                    if ok[i] and not np.isnan(v):
+                        total += v
+                score += total
+            out[k, g] = score
+    return out
+
+
+@_jit
+def rank_keys(grid: np.ndarray) -> np.ndarray:
+    """(rows, width) int64 keys of whole-number values laid out in rows (NaN padding): value x
+    width + position, so that sorting a row's keys orders its values with ties by position; the
+    padding gets the largest key."""
+    width = grid.shape[1]
+    keys = np.empty(grid.shape, dtype=np.int64)
+    for r in range(grid.shape[0]):
+        for p in range(width):
+            v = grid[r, p]
+            keys[r, p] = np.iinfo(np.int64).max if np.isnan(v) else np.int64(v) * width + p
+    return keys
+
+
+@_jit
+def has_ties(grid: np.ndarray, order: np.ndarray) -> bool:
+    """Whether some row of `grid` (rows, width) holds two equal values (NaN equals nothing), given
+    each row's sorting permutation `order` (`np.argsort(grid, axis=-1)`)."""
+    for r in range(grid.shape[0]):
+        for p in range(grid.shape[1] - 1):
+            if grid[r, order[r, p]] == grid[r, order[r, p + 1]]:
+                return True
+    return False
+
+
+@_jit
+def ranks_at(order: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """(n,) rank of each element within its row, given each row's sorting permutation `order`
+    (rows, width) and the elements' places `flat` (n,) in the rows laid end to end."""
+    width = order.shape[1]
+    rank = np.empty(order.size, dtype=np.int64)
+    for r in range(order.shape[0]):
+        for p in range(width):
+            rank[r * width + order[r, p]] = p
+    out = np.empty(flat.size, dtype=np.int64)
+    for i in range(flat.size):
+        out[i] = rank[flat[i]]
+    return out

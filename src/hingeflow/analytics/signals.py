@@ -209,12 +209,11 @@ def _frame_interval(t: np.ndarray, groups: Groups) -> np.ndarray:
 
 def _near_is_left(vis: np.ndarray, ok: np.ndarray, groups: Groups) -> np.ndarray:
     """(videos,) bool: the left sagittal landmarks are at least as visible as the right ones over
-    the `ok` frames (NaN counts 0), as `angles.near_side`. Both sides are summed in the same
-    order, so identical visibilities tie; the sums' last bits may differ from `np.nansum`'s."""
-    v = vis[[_COL[f"{side}_{j}"] for side in ("left", "right") for j in angles.SAGITTAL]]
-    v[:, ~ok] = 0.0
-    v[np.isnan(v)] = 0.0
-    score = groups.sum(v).reshape(2, len(angles.SAGITTAL), -1).sum(axis=1)
+    the `ok` frames (NaN counts 0), as `angles.near_side` (`kernels.side_scores`). Both sides are
+    summed in the same order, so identical visibilities tie; the sums' last bits may differ from
+    `np.nansum`'s."""
+    rows = np.array([[_COL[f"{side}_{j}"] for j in angles.SAGITTAL] for side in ("left", "right")])
+    score = kernels.side_scores(vis, rows, ok, groups.bounds.astype(np.int64))
     return score[0] >= score[1]
 
 
@@ -308,7 +307,7 @@ def _unswap_legs(xy: np.ndarray, ok: np.ndarray, groups: Groups) -> None:
     legs = xy[:, _NEAR_FAR["near_knee"]:_NEAR_FAR["far_ankle"] + 1]  # (2, 4, N) view: near/far knee, near/far ankle
     shank = _norm(legs[:, :2] - legs[:, 2:]).T.ravel()  # both shanks of each frame, in frame order
     fin = np.isfinite(shank)
-    shank_med = group_median(shank[fin], np.repeat(groups.ids, 2)[fin], groups.n_groups)
+    shank_med = group_median(shank[fin], Groups(2 * groups.bounds).ids[fin], groups.n_groups)
     rows = np.flatnonzero(kernels.unswap_legs(legs, ok, groups.bounds.astype(np.int64), shank_med, SWAP_MIN_JUMP,
                                               SWAP_RATIO))
     if rows.size:
@@ -338,15 +337,19 @@ def _fix_ankle_outliers(batch: _Batch, ok: np.ndarray, dt: np.ndarray) -> np.nda
     track = fin & tracked[groups.ids]
     idx = np.flatnonzero(track)
     vid = groups.ids[idx]
-    med = running_median_in_groups(xy[:, ia].take(idx, axis=-1), Groups.of_lengths(np.where(tracked, count, 0)),
-                                   _ankle_windows(dt, count))
+    ankle = xy[:, ia].take(idx, axis=-1)
     ref = group_median(shank[idx], vid, groups.n_groups)[vid]
-    dx, dy = xy[0, ia, idx] - med[0], xy[1, ia, idx] - med[1]
+    # where the ankle's whole window spreads less than the tolerance (planted feet), the ankle is
+    # that close to the window's median: no median needed (NaN); 1% margin for rounding
+    med = running_median_in_groups(ankle, Groups.of_lengths(np.where(tracked, count, 0)),
+                                   _ankle_windows(dt, count), spread_limit=0.99 * ANKLE_TOL * ref)
+    at = np.flatnonzero(~np.isnan(med[0]))
+    dx, dy = ankle[0, at] - med[0, at], ankle[1, at] - med[1, at]
     dev = _fast_hypot(dx, dy)
-    close = np.flatnonzero(_undecided(dev, ANKLE_TOL * ref))
+    close = np.flatnonzero(_undecided(dev, ANKLE_TOL * ref[at]))
     dev[close] = np.hypot(dx[close], dy[close])  # `np.hypot` where the fast value might decide otherwise
     bad = np.zeros(batch.t.size, dtype=bool)
-    bad[idx[(ref > 0) & (dev > ANKLE_TOL * ref)]] = True
+    bad[idx[at[(ref[at] > 0) & (dev > ANKLE_TOL * ref[at])]]] = True
     interp_into(batch.t, xy[:, ia], track & ~bad, bad, groups, min_src=2)
     return bad
 
@@ -390,7 +393,7 @@ def fill_gaps_into(t: np.ndarray, x: np.ndarray, ok: np.ndarray, groups: Groups,
     marks = np.zeros(n + 1, dtype=np.int64)
     marks[gs[fill]] += 1
     marks[ge[fill]] -= 1
-    target = np.cumsum(marks[:n]) > 0
+    target = kernels.running_count(marks[:n]) > 0
     interp_into(t, x, ok, target, groups)
     return ok | target
 
@@ -514,7 +517,7 @@ def _shots(t: np.ndarray, valid: np.ndarray, breaks: np.ndarray, groups: Groups)
     g = groups.ids[gs]
     after = np.minimum(ge, groups.ends[g] - 1)
     start[after[t[after] - t[np.maximum(gs - 1, groups.starts[g])] >= SHOT_GAP_S]] = True
-    return np.cumsum(start)
+    return kernels.running_count(start)
 
 
 _REF = ("sh_y", "hip_x", "hip_y", "height", "chord", "thigh")  # the standing reference's measures
@@ -550,7 +553,7 @@ def _reference_per_frame(body: _Body, t: np.ndarray, valid: np.ndarray, breaks: 
     frames = np.flatnonzero(valid)
     vid = groups.ids[frames]
     shot = _shots(t, valid, breaks, groups)[frames]
-    shot = np.cumsum(np.diff(shot, prepend=-1) != 0) - 1  # numbered 0, 1, ... over the shots with valid frames
+    shot = kernels.running_count(np.diff(shot, prepend=-1) != 0) - 1  # numbered 0, 1, ... over the shots with valid frames
     n_shots = shot[-1] + 1 if shot.size else 0
     first = np.flatnonzero(np.diff(shot, prepend=-1))  # each shot's first and last valid frame, in `frames`
     last = np.flatnonzero(np.diff(shot, append=n_shots))
