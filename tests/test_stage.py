@@ -62,6 +62,31 @@ def test_frames_in_any_row_order_give_the_same_reps(monkeypatch):
     assert_frame_equal(got.sort(key), in_order.sort(key))
 
 
+def test_frames_of_other_videos_and_rows_out_of_frame_order(monkeypatch):
+    """The frames table may hold videos that are not analysed (not ok, or not listed) between
+    the listed ones, and a video whose rows are one run but not in frame order: the reps equal
+    those of the listed videos' frames alone, in order."""
+    frames, videos = _gym(6)
+    monkeypatch.setattr(stage, "BATCH_FRAMES", 1000)
+    monkeypatch.setattr(stage, "MIN_BATCH_FRAMES", 1)
+    alone = stage.analyse(frames, videos, pl.DataFrame(), threads=2)
+    others = frames.filter(pl.col("video_id") == "v01").with_columns(pl.lit("x1").alias("video_id"))
+    mixed = pl.concat([frames.filter(pl.col("video_id") <= "v02"), others, frames.filter(pl.col("video_id") > "v02")])
+    skipped = pl.concat([videos, videos.head(1).with_columns(pl.lit("x1").alias("video_id"), pl.lit("quarantined").alias("status"))])
+    found = stage.video_frames(mixed, videos["video_id"].to_list())
+    assert "x1" not in found.rows and sorted(found.rows) == sorted(videos["video_id"].to_list())
+    assert_frame_equal(stage.analyse(mixed, skipped, pl.DataFrame(), threads=2), alone)
+    # one video's run reversed: read in frame order all the same
+    flipped = pl.concat([frames.filter(pl.col("video_id") != "v03"), frames.filter(pl.col("video_id") == "v03").reverse()])
+    key = ["video_id", "rep_index"]
+    assert_frame_equal(stage.analyse(flipped, videos, pl.DataFrame(), threads=2).sort(key), alone.sort(key))
+    # one video's rows in two runs, each in frame order, with another video between them
+    v4 = frames.filter(pl.col("video_id") == "v04")
+    split = pl.concat([frames.filter(pl.col("video_id") < "v04"), v4.head(100), frames.filter(pl.col("video_id") == "v05"),
+                       v4.slice(100)])
+    assert_frame_equal(stage.analyse(split, videos, pl.DataFrame(), threads=2).sort(key), alone.sort(key))
+
+
 @pytest.mark.parametrize("n", [0, 1, 7, 8, 16, 100, 130, 1000])
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_equal_videos_are_cut_into_even_batches_in_whole_rounds(n, threads):

@@ -370,10 +370,13 @@ def fill_grid(values: np.ndarray, ids: np.ndarray, n_groups: int) -> tuple[np.nd
     each element's group, sorted."""
     n = ids.size
     counts = np.zeros(n_groups, dtype=np.int64)
-    for i in range(n):
-        if i and ids[i] < ids[i - 1]:
-            raise ValueError("group ids must be sorted")
-        counts[ids[i]] += 1
+    first = 0  # where the current run of equal ids began
+    for i in range(1, n + 1):
+        if i == n or ids[i] != ids[i - 1]:
+            if i < n and ids[i] < ids[i - 1]:
+                raise ValueError("group ids must be sorted")
+            counts[ids[i - 1]] = i - first
+            first = i
     width = counts.max() if n_groups else 0
     flat = np.empty(n, dtype=np.int64)
     pos = 0

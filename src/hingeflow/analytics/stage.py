@@ -33,15 +33,20 @@ THREADS = min(4, os.cpu_count() or 1)  # batches measured side by side: 1.1-1.6x
 IDENTITY = ("athlete_id", "video_id", "recorded_on", "week", "exercise", "load_kg", "set_index", "camera_view")
 
 
-def _grouped_in_frame_order(frames: pl.DataFrame) -> bool:
-    """True when each video's rows are one contiguous run in strictly increasing frame_idx order
-    (how tables usually arrive): then no sort is needed to read each video in frame order."""
-    vid = pl.col("video_id")
-    runs_, videos, ordered = frames.select(
-        (vid.rle_id().max() + 1).alias("runs"), vid.n_unique().alias("videos"),
-        ((pl.col("frame_idx").diff() > 0) | (vid != vid.shift())).all().alias("ordered"),
-    ).row(0)
-    return runs_ == videos and bool(ordered)
+def _video_runs(frames: pl.DataFrame) -> tuple[list[str], np.ndarray]:
+    """(video_id, end row) of each run of equal consecutive video_id values."""
+    runs = frames.select(pl.col("video_id").rle()).unnest("video_id")  # columns: len, value
+    return runs["value"].to_list(), np.cumsum(runs["len"].to_numpy(), dtype=np.int64)
+
+
+def _grouped_in_frame_order(frames: pl.DataFrame, ids: list[str], ends: np.ndarray) -> bool:
+    """True when each video's rows are one run (`ids`, `ends`: the runs) in strictly increasing
+    frame_idx order (how tables usually arrive): then no sort is needed to read each video in
+    frame order."""
+    if len(set(ids)) != len(ids):
+        return False
+    backwards = np.flatnonzero(np.diff(frames["frame_idx"].to_numpy()) <= 0) + 1  # rows not after their predecessor
+    return bool(np.isin(backwards, ends[:-1]).all())
 
 
 @dataclass(frozen=True)
@@ -162,8 +167,8 @@ class VideoFrames:
 def video_frames(frames: pl.DataFrame, video_ids: list[str]) -> VideoFrames:
     """The frames of the videos in `video_ids` (videos without frames are absent from `rows`).
 
-    One select/rechunk/filter of the columns signals read, and a sort only when the rows
-    are not already grouped by video in frame order. Nothing is converted to numpy here:
+    One select/rechunk of the columns signals read, and a filter and sort only when the rows
+    are not already grouped by video in frame order (other videos' rows then stay in `table`). Nothing is converted to numpy here:
     each batch converts its own rows, in its own thread (one conversion of a whole week
     on the main thread cost more in page faults than the conversion itself).
     """
@@ -171,13 +176,15 @@ def video_frames(frames: pl.DataFrame, video_ids: list[str]) -> VideoFrames:
     if frames.height == 0 or not video_ids:
         return VideoFrames(frames.select(cols).clear(), {})
     # one chunk of just these columns first (the pipeline's frames arrive as one chunk per
-    # video: filtering many chunks costs ~3x more)
-    sel = frames.lazy().select(cols).collect().rechunk().filter(pl.col("video_id").is_in(video_ids))
-    if sel.height and not _grouped_in_frame_order(sel):
-        sel = sel.sort(["video_id", "frame_idx"], maintain_order=True)
-    runs = sel.select(pl.col("video_id").rle()).unnest("video_id")  # runs: len, value
-    ends = np.cumsum(runs["len"].to_numpy()).tolist()
-    return VideoFrames(sel, {v: (end - n, end) for v, n, end in zip(runs["value"].to_list(), runs["len"].to_list(), ends)})
+    # video: reading many chunks costs ~3x more); other videos' rows stay but are never read
+    sel = frames.lazy().select(cols).collect().rechunk()
+    ids, ends = _video_runs(sel)
+    if not _grouped_in_frame_order(sel, ids, ends):
+        sel = sel.filter(pl.col("video_id").is_in(video_ids)).sort(["video_id", "frame_idx"], maintain_order=True)
+        ids, ends = _video_runs(sel)
+    wanted = set(video_ids)
+    starts = np.concatenate(([0], ends[:-1])).tolist()
+    return VideoFrames(sel, {v: (a, b) for v, a, b in zip(ids, starts, ends.tolist()) if v in wanted})
 
 
 def judge(reps: pl.DataFrame, history: pl.DataFrame, profiles: dict[str, Profile]) -> pl.DataFrame:
