@@ -3,8 +3,10 @@ temporaries or a Python loop.
 
 Group kernels (behind `grouped.py`'s helpers) walk the groups (videos, shots) of a
 concatenated axis one after the other and give what the numpy/scipy call gives on
-that group alone, with the same floating-point operations. Per-frame kernels (behind
-`signals.py`) fuse the arithmetic of several numpy steps into one pass. All are
+that group alone, with the same floating-point operations (where one departs from
+that, skipping elements or summing in another order, its docstring says so).
+Per-frame kernels (behind `signals.py`) fuse the arithmetic of several numpy steps
+into one pass. All are
 compiled once per machine (`cache=True` keeps the machine code in `__pycache__`)
 and release the GIL, so the stage's batches run side by side on threads.
 

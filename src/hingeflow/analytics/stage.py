@@ -28,7 +28,7 @@ from hingeflow.analytics.windows import rank_in_group, unique_rows
 BATCH_FRAMES = 100_000  # about this many frames' signals are computed together (shared steps run once per
 # batch); a batch's inputs, signals and reps need about 1.2-1.4 KB per frame (measured: 135 MB for 101k frames)
 MIN_BATCH_FRAMES = 5_000  # a thread gets at least this many frames (fewer are not worth the hand-over)
-THREADS = min(4, os.cpu_count() or 1)  # batches measured side by side: 1.1-1.6x on 2 cores at 1000 videos
+THREADS = min(4, os.cpu_count() or 1)  # batches measured side by side: 1.2-1.6x on 2 cores at 1000 videos
 # (the compiled kernels release the GIL; segmentation and metrics hold it); bench/bench_analytics.py
 IDENTITY = ("athlete_id", "video_id", "recorded_on", "week", "exercise", "load_kg", "set_index", "camera_view")
 
