@@ -72,18 +72,20 @@ def test_frames_of_other_videos_and_rows_out_of_frame_order(monkeypatch):
     alone = stage.analyse(frames, videos, pl.DataFrame(), threads=2)
     others = frames.filter(pl.col("video_id") == "v01").with_columns(pl.lit("x1").alias("video_id"))
     mixed = pl.concat([frames.filter(pl.col("video_id") <= "v02"), others, frames.filter(pl.col("video_id") > "v02")])
-    skipped = pl.concat([videos, videos.head(1).with_columns(pl.lit("x1").alias("video_id"), pl.lit("quarantined").alias("status"))])
+    quarantined = videos.head(1).with_columns(pl.lit("x1").alias("video_id"), pl.lit("quarantined").alias("status"))
+    skipped = pl.concat([videos, quarantined])
     found = stage.video_frames(mixed, videos["video_id"].to_list())
     assert "x1" not in found.rows and sorted(found.rows) == sorted(videos["video_id"].to_list())
     assert_frame_equal(stage.analyse(mixed, skipped, pl.DataFrame(), threads=2), alone)
     # one video's run reversed: read in frame order all the same
-    flipped = pl.concat([frames.filter(pl.col("video_id") != "v03"), frames.filter(pl.col("video_id") == "v03").reverse()])
+    v3 = pl.col("video_id") == "v03"
+    flipped = pl.concat([frames.filter(~v3), frames.filter(v3).reverse()])
     key = ["video_id", "rep_index"]
     assert_frame_equal(stage.analyse(flipped, videos, pl.DataFrame(), threads=2).sort(key), alone.sort(key))
     # one video's rows in two runs, each in frame order, with another video between them
     v4 = frames.filter(pl.col("video_id") == "v04")
-    split = pl.concat([frames.filter(pl.col("video_id") < "v04"), v4.head(100), frames.filter(pl.col("video_id") == "v05"),
-                       v4.slice(100)])
+    split = pl.concat([frames.filter(pl.col("video_id") < "v04"), v4.head(100),
+                       frames.filter(pl.col("video_id") == "v05"), v4.slice(100)])
     assert_frame_equal(stage.analyse(split, videos, pl.DataFrame(), threads=2).sort(key), alone.sort(key))
 
 

@@ -71,7 +71,7 @@ def _run_locked(inbox: str, warehouse: str, settings: Settings, start: float):
     inbox_dir, warehouse_dir = localise(inbox, warehouse, settings)
     pending = plan(inbox_dir, Warehouse(warehouse_dir), settings)
     if not pending.new and not pending.rejections:
-        _catch_up_reports(Warehouse(warehouse_dir), warehouse)
+        _catch_up(Warehouse(warehouse_dir), warehouse)
         console.print(f"nothing new: {pending.skipped} video(s) already in {warehouse} "
                       f"({time.perf_counter() - start:.2f} s)")
         return None
@@ -89,15 +89,20 @@ def _run_locked(inbox: str, warehouse: str, settings: Settings, start: float):
     return summary
 
 
-def _catch_up_reports(wh: Warehouse, warehouse: str) -> None:
-    """Render the reports if the last run that changed the tables died before rendering them."""
+def _catch_up(wh: Warehouse, warehouse: str) -> None:
+    """Finish what the last run that changed the tables left undone when it died: render the
+    reports, and push a remote warehouse's local copy (the run committed here, not there)."""
     from hingeflow.planning import push
     from hingeflow.report.render import render_reports, reports_stale
+    from hingeflow.storage import is_remote, unpushed
 
     if reports_stale(wh):
         render_reports(wh)
-        push(wh.root, warehouse)
         console.print("reports brought up to date with the committed tables")
+    if is_remote(warehouse) and unpushed(wh.root):
+        sent = push(wh.root, warehouse)
+        console.print(f"pushed {sent['uploaded']} file(s) (deleted {sent['deleted']}) that an earlier run "
+                      f"committed here but did not send to {warehouse}")
 
 
 def _location(value: str, must_exist: bool) -> str:

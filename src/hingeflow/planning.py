@@ -50,6 +50,12 @@ def localise(inbox: str, warehouse: str, settings: Settings) -> tuple[Path, Path
         storage.pull(inbox, inbox_dir)
     if storage.is_remote(warehouse):
         storage.pull(warehouse, warehouse_dir)
+        # a run that committed here and stopped before pushing superseded snapshot files that the
+        # pull has just brought back from the bucket: delete them again (its push deletes them there)
+        wh = Warehouse(warehouse_dir)
+        for table in TABLES:
+            if table.snapshot:
+                wh.drop_old_snapshots(table)
     return inbox_dir, warehouse_dir
 
 

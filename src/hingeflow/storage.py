@@ -108,15 +108,29 @@ def _is_part(rel: str) -> bool:
     return Path(rel).name.startswith("part-") and rel.endswith(".parquet") and not rel.startswith("_")
 
 
+def _changes(local: Path, index: dict[str, dict]) -> tuple[dict[str, Path], list[str], list[str]]:
+    """(the local copy's synced files: relative path -> path, those changed since the last sync,
+    those deleted since) of a local copy whose sync index is `index`."""
+    files = {p.relative_to(local).as_posix(): p for p in local.rglob("*") if p.is_file()}
+    files = {rel: p for rel, p in files.items() if not _private(rel)}
+    changed = sorted(rel for rel, p in files.items()
+                     if rel not in index or index[rel]["local"] != _local_state(p))
+    return files, changed, sorted(rel for rel in index if rel not in files)
+
+
+def unpushed(local: Path) -> bool:
+    """Whether the local copy of a remote warehouse holds changes its last push did not send (a run
+    committed here and the machine stopped before pushing). Local work only: no remote call."""
+    _, changed, gone = _changes(local, _read_index(local))
+    return bool(changed or gone)
+
+
 def push_warehouse(local: Path, location: str) -> dict[str, int]:
     """Upload what changed in a local warehouse copy since the last sync, in commit-protocol order
     (see the module docstring). Returns how many files were uploaded, published and deleted."""
     fs, root = url_to_fs(location)
     index = _read_index(local)
-    files = {p.relative_to(local).as_posix(): p for p in local.rglob("*") if p.is_file()}
-    files = {rel: p for rel, p in files.items() if not _private(rel)}
-    changed = sorted(rel for rel, p in files.items()
-                     if rel not in index or index[rel]["local"] != _local_state(p))
+    files, changed, gone = _changes(local, index)
     parts = [rel for rel in changed if _is_part(rel)]
     markers = [rel for rel in changed if rel.startswith("_runs/")]
     others = [rel for rel in changed if rel not in parts and rel not in markers]
@@ -129,7 +143,6 @@ def push_warehouse(local: Path, location: str) -> dict[str, int]:
         fs.put_file(str(files[rel]), f"{root}/{rel}")
     for rel in parts:
         fs.mv(f"{staging}/{rel}", f"{root}/{rel}")
-    gone = sorted(rel for rel in index if rel not in files)
     for rel in gone:
         if fs.exists(f"{root}/{rel}"):
             fs.rm(f"{root}/{rel}")

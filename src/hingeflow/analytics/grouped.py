@@ -72,8 +72,7 @@ def _grid(values: np.ndarray, ids: np.ndarray, n_groups: int) -> tuple[np.ndarra
     grid.reshape(..., -1)[..., flat[i]], in input order within its group's row; the rest
     of each row is NaN. `counts` (n_groups,): elements per group (`kernels.fill_grid`).
     """
-    series = np.asarray(values, dtype=np.float64).reshape(math.prod(values.shape[:-1]), values.shape[-1])
-    grid, flat, counts = kernels.fill_grid(series, np.asarray(ids, dtype=np.int64), n_groups)
+    grid, flat, counts = kernels.fill_grid(_series(values), np.asarray(ids, dtype=np.int64), n_groups)
     return grid.reshape(*values.shape[:-1], n_groups, grid.shape[-1]), flat, counts
 
 

@@ -553,7 +553,8 @@ def _reference_per_frame(body: _Body, t: np.ndarray, valid: np.ndarray, breaks: 
     frames = np.flatnonzero(valid)
     vid = groups.ids[frames]
     shot = _shots(t, valid, breaks, groups)[frames]
-    shot = kernels.running_count(np.diff(shot, prepend=-1) != 0) - 1  # numbered 0, 1, ... over the shots with valid frames
+    # numbered 0, 1, ... over the shots with valid frames
+    shot = kernels.running_count(np.diff(shot, prepend=-1) != 0) - 1
     n_shots = shot[-1] + 1 if shot.size else 0
     first = np.flatnonzero(np.diff(shot, prepend=-1))  # each shot's first and last valid frame, in `frames`
     last = np.flatnonzero(np.diff(shot, append=n_shots))
