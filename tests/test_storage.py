@@ -119,10 +119,14 @@ _KILLED_AT_PUSH = ("import os, signal, sys\n"
                    "app()\n")
 
 
-def _put_first_video(fs, upload: Path, bucket_inbox: str) -> None:
-    """Upload folder `upload` to the bucket's inbox with only its manifest's first video."""
+def _put_first_video(fs, upload: Path, specs: dict, bucket_inbox: str) -> None:
+    """Upload folder `upload` (manifest only) to the bucket's inbox with only its manifest's first
+    video, rendered now from `specs[(upload name, video)]`."""
+    from hingeflow.synth.clip import render_clip
+
     lines = (upload / "manifest.csv").read_text().splitlines()
     first = next(csv.DictReader(lines))["video"]
+    render_clip(upload / first, specs[upload.name, first])
     fs.pipe({f"{bucket_inbox}/{upload.name}/manifest.csv": ("\n".join(lines[:2]) + "\n").encode()})
     fs.put_file(str(upload / first), f"{bucket_inbox}/{upload.name}/{first}")
 
@@ -133,10 +137,11 @@ def test_a_run_killed_between_its_local_commit_and_its_push_reaches_the_bucket_n
     the machine dies before pushing: the bucket still shows only the earlier run. The next run
     on that machine has nothing new to decode and pushes the killed run whole: the bucket then
     holds each table once (no superseded sets), as the local copy does."""
-    from hingeflow.synth.gym import make_gym
+    from hingeflow.synth.gym import make_gym, plan_gym
 
     endpoint, env = s3
-    make_gym(tmp_path / "gym", athletes=1, weeks=2, seed=43)
+    make_gym(tmp_path / "gym", athletes=1, weeks=2, seed=43, videos=False)  # manifests; 2 of 8 clips rendered below
+    specs = {(j.upload, j.video): j.spec for j in plan_gym(athletes=1, weeks=2, seed=43).jobs}
     first_week, second_week = sorted((tmp_path / "gym" / "inbox").iterdir())
     fs = _fs()
     fs.mkdir("killed")
@@ -145,10 +150,10 @@ def test_a_run_killed_between_its_local_commit_and_its_push_reaches_the_bucket_n
     args = ["run", "--inbox", "s3://killed/inbox", "--warehouse", "s3://killed/warehouse"]
     hingeflow = [str(BIN / "hingeflow"), *args]
 
-    _put_first_video(fs, first_week, "killed/inbox")
+    _put_first_video(fs, first_week, specs, "killed/inbox")
     first = subprocess.run(hingeflow, env=run_env, capture_output=True, text=True)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
-    _put_first_video(fs, second_week, "killed/inbox")
+    _put_first_video(fs, second_week, specs, "killed/inbox")
     killed = subprocess.run([sys.executable, "-c", _KILLED_AT_PUSH, *args], env=run_env, capture_output=True, text=True,
                             start_new_session=True, timeout=600)
     assert killed.returncode == -signal.SIGKILL, killed.stdout[-2000:] + killed.stderr[-3000:]

@@ -29,11 +29,10 @@ def running_medians(x: np.ndarray, bounds: np.ndarray, sizes: np.ndarray, spread
     mode "nearest"). Values must not be NaN.
 
     Element i is skipped (NaN in every series) where its window's spread, the Euclidean norm
-    over the series of (max - min), is below `spread_limit[i]` (none when `spread_limit` is
-    empty): every value of that window,
-    its median included, then lies within that distance of element i's own value. Elsewhere a
-    sorted copy of the window is updated by one removal and one insertion per step, and
-    rebuilt after skipped elements."""
+    over the series of (max - min), is below `spread_limit[i]` (no skipping when `spread_limit`
+    is empty): every value of that window, its median included, then lies within that distance
+    of element i's own value. Elsewhere a sorted copy of the window is updated by one removal
+    and one insertion per step, and rebuilt after skipped elements."""
     out = np.empty_like(x)
     for g in range(bounds.size - 1):
         s, e = bounds[g], bounds[g + 1]
