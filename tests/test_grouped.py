@@ -76,18 +76,21 @@ def test_group_nanmedian_without_values():
     assert np.isnan(group_nanmedian(np.empty(0), np.empty(0, dtype=int), 2)).all()
 
 
+@pytest.mark.parametrize("lengths", [LENGTHS, [50, 43, 0, 50, 47]], ids=["mixed lengths", "similar lengths"])
 @pytest.mark.parametrize("kind", ["distinct", "ties", "integers"])
-def test_group_ranks_are_stable_within_groups(kind):
-    groups, x = series(1)
+def test_group_ranks_are_stable_within_groups(kind, lengths):
+    """As a stable argsort of each group alone, for groups of mixed and of similar lengths."""
+    groups, x = series(1, lengths)
     x = {"distinct": np.arange(x.size) * 0.37 % 1.0, "ties": np.nan_to_num(x), "integers": (np.nan_to_num(x) * 3).astype(int)}[kind]
     ranks = group_ranks(x, groups.ids, groups.n_groups)
     for s in each(groups):
         np.testing.assert_array_equal(ranks[s], np.argsort(np.argsort(x[s], kind="stable"), kind="stable"))
 
 
-def test_group_ids_must_be_sorted():
+@pytest.mark.parametrize("helper", [group_nanmedian, group_ranks])
+def test_group_ids_must_be_sorted(helper):
     with pytest.raises(ValueError):
-        group_nanmedian(np.arange(3.0), np.array([1, 0, 1]), 2)
+        helper(np.arange(3.0), np.array([1, 0, 1]), 2)
 
 
 def plain_runs(mask: np.ndarray) -> tuple[list[int], list[int]]:

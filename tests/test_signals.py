@@ -67,9 +67,13 @@ def slow_reps(n: int = 300, fps: float = 30.0, period_s: float = 3.0, depth: flo
 
 @pytest.mark.parametrize("near", ["left", "right"])
 def test_near_side_is_the_more_visible_one_not_an_average(near):
-    sig = compute_signals(hinge_frames(slow_reps(), near=near, knee_deg=15.0, far_knee_deg=60.0))
+    far = "right" if near == "left" else "left"
+    frames = hinge_frames(slow_reps(), near=near, knee_deg=15.0, far_knee_deg=60.0).with_columns(
+        pl.lit(0.2).alias(f"{far}_knee_vis"), pl.lit(0.2).alias(f"{far}_ankle_vis"))  # far leg below LOW_VIS
+    sig = compute_signals(frames)
     assert sig.side == near
     assert np.nanmedian(sig.knee_deg) == pytest.approx(15.0, abs=1.0)
+    assert sig.tracked.all()  # the near leg's visibility is read, not the far one's
 
 
 def test_trunk_angle_and_standing_reference():

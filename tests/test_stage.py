@@ -45,8 +45,9 @@ def test_threaded_batches_give_the_reps_of_one_batch(monkeypatch):
 
 
 def test_frames_in_any_row_order_give_the_same_reps(monkeypatch):
-    """Frames rows shuffled, and videos listed in another order than the frames: each batch
-    gathers its videos' rows from wherever they are, and the reps do not change."""
+    """Frames rows shuffled, and videos listed in another order than the frames: the batches
+    take the videos in the frames' order (each batch reads one slice of the table), the reps
+    do not change and come out in the order the videos are listed."""
     frames, videos = _gym(8)
     monkeypatch.setattr(stage, "BATCH_FRAMES", 1000)
     monkeypatch.setattr(stage, "MIN_BATCH_FRAMES", 1)
@@ -55,8 +56,19 @@ def test_frames_in_any_row_order_give_the_same_reps(monkeypatch):
     reversed_videos = videos.reverse()
     found = stage.video_frames(shuffled, reversed_videos["video_id"].to_list())
     runs = [found.rows[v] for v in reversed_videos["video_id"]]
-    assert any(a[1] != b[0] for a, b in zip(runs, runs[1:]))  # the batches' runs do not follow each other
+    assert any(a[1] != b[0] for a, b in zip(runs, runs[1:]))  # in the listed order, the runs do not follow each other
+    read = []  # per batch: do its videos' runs follow each other?
+    inputs = stage.VideoFrames.inputs
+
+    def spy(self, video_ids):
+        runs = [self.rows[v] for v in video_ids]
+        read.append(all(a[1] == b[0] for a, b in zip(runs, runs[1:])))
+        return inputs(self, video_ids)
+
+    monkeypatch.setattr(stage.VideoFrames, "inputs", spy)
     got = stage.analyse(shuffled, reversed_videos, pl.DataFrame(), threads=2)
+    assert len(read) >= 4 and all(read)
+    assert got["video_id"].unique(maintain_order=True).to_list() == reversed_videos["video_id"].to_list()
     key = ["video_id", "rep_index"]
     assert in_order.height >= 2 * videos.height
     assert_frame_equal(got.sort(key), in_order.sort(key))

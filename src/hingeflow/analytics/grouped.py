@@ -65,25 +65,27 @@ class Groups:
 
 # ----------------------------------------------------------------------------- order statistics
 
-def _grid(values: np.ndarray, ids: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """values (..., n) laid out one row per group: (grid (..., n_groups, width), flat, counts).
+def _grid(values: np.ndarray, ids: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """values (..., n) laid out one row per group: (grid (..., n_groups, width), flat).
 
-    `ids` must be sorted (each group's elements consecutive). Element i sits at
-    grid.reshape(..., -1)[..., flat[i]], in input order within its group's row; the rest
-    of each row is NaN. `counts` (n_groups,): elements per group (`kernels.fill_grid`).
+    `ids` must be sorted (each group's elements consecutive), `bounds` theirs
+    (`kernels.sorted_bounds`). Element i sits at grid.reshape(..., -1)[..., flat[i]], in
+    input order within its group's row; the rest of each row is NaN (`kernels.fill_grid`).
     """
-    grid, flat, counts = kernels.fill_grid(_series(values), np.asarray(ids, dtype=np.int64), n_groups)
-    return grid.reshape(*values.shape[:-1], n_groups, grid.shape[-1]), flat, counts
+    grid, flat = kernels.fill_grid(_series(values), np.asarray(ids, dtype=np.int64), bounds)
+    return grid.reshape(*values.shape[:-1], bounds.size - 1, grid.shape[-1]), flat
 
 
 def _sorted_middles(values: np.ndarray, ids: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(median of each group's non-NaN values as `np.median` takes it, NaN for none (..., n_groups);
     their counts (..., n_groups); element counts (n_groups,)) for sorted `ids`. Each group's row is
     sorted by numpy (NaN last), the middles are read by `kernels.sorted_middles`."""
-    grid, _, counts = _grid(values, ids, n_groups)
+    ids = np.asarray(ids, dtype=np.int64)
+    bounds = kernels.sorted_bounds(ids, n_groups)
+    grid, _ = _grid(values, ids, bounds)
     grid.sort(axis=-1)
     mid, count = kernels.sorted_middles(grid.reshape(math.prod(grid.shape[:-1]), grid.shape[-1]))
-    return mid.reshape(grid.shape[:-1]), count.reshape(grid.shape[:-1]), counts
+    return mid.reshape(grid.shape[:-1]), count.reshape(grid.shape[:-1]), np.diff(bounds)
 
 
 def group_nanmedian(values: np.ndarray, ids: np.ndarray, n_groups: int) -> np.ndarray:
@@ -102,17 +104,12 @@ def group_median(values: np.ndarray, ids: np.ndarray, n_groups: int) -> np.ndarr
 def group_ranks(values: np.ndarray, ids: np.ndarray, n_groups: int) -> np.ndarray:
     """(n,) rank of each value (n,) within its group, 0 = smallest, ties ranked by position.
 
-    `ids` sorted; values without NaN. Integer values are ranked on unique integer keys
-    (value, position); floats by numpy's fast sort, re-sorted stably only when a group has ties.
+    `ids` sorted; values without NaN. Each group's own elements are merge-sorted
+    (`kernels.ranks_by_merge_sort`: stable, and quick on the nearly sorted runs of a time
+    series; sorting rows padded to the largest group wasted up to 3x on videos of mixed lengths).
     """
-    grid, flat, _ = _grid(values.astype(np.float64), ids, n_groups)
-    if np.issubdtype(values.dtype, np.integer):  # unique keys: any sort is stable
-        order = np.argsort(kernels.rank_keys(grid), axis=-1)
-    else:
-        order = np.argsort(grid, axis=-1)
-        if kernels.has_ties(grid, order):
-            order = np.argsort(grid, axis=-1, kind="stable")
-    return kernels.ranks_at(order, flat)
+    bounds = kernels.sorted_bounds(np.asarray(ids, dtype=np.int64), n_groups)
+    return kernels.ranks_by_merge_sort(np.asarray(values, dtype=np.float64), bounds)
 
 
 # ----------------------------------------------------------------------------- runs and interpolation

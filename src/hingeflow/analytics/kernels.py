@@ -364,31 +364,37 @@ def group_counts(mask: np.ndarray, bounds: np.ndarray) -> np.ndarray:
 
 
 @_jit
-def fill_grid(values: np.ndarray, ids: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Values (series, n) laid out one row per group: (grid (series, n_groups, width), flat (n,),
-    counts (n_groups,)). Element i of a series sits at grid[s].ravel()[flat[i]], in input order
-    within its group's row (width: the largest group); the rest of each row is NaN. `ids` (n,):
-    each element's group, sorted."""
-    n = ids.size
-    counts = np.zeros(n_groups, dtype=np.int64)
-    first = 0  # where the current run of equal ids began
-    for i in range(1, n + 1):
-        if i == n or ids[i] != ids[i - 1]:
-            if i < n and ids[i] < ids[i - 1]:
-                raise ValueError("group ids must be sorted")
-            counts[ids[i - 1]] = i - first
-            first = i
-    width = counts.max() if n_groups else 0
-    flat = np.empty(n, dtype=np.int64)
-    pos = 0
-    for i in range(n):
-        pos = pos + 1 if i and ids[i] == ids[i - 1] else 0
-        flat[i] = ids[i] * width + pos
+def sorted_bounds(ids: np.ndarray, n_groups: int) -> np.ndarray:
+    """(n_groups + 1,) int64 bounds of the groups of `ids` (n,): each element's group, sorted
+    (ValueError otherwise)."""
+    bounds = np.zeros(n_groups + 1, dtype=np.int64)
+    for i in range(ids.size):
+        if i and ids[i] < ids[i - 1]:
+            raise ValueError("group ids must be sorted")
+        bounds[ids[i] + 1] += 1
+    for g in range(n_groups):
+        bounds[g + 1] += bounds[g]
+    return bounds
+
+
+@_jit
+def fill_grid(values: np.ndarray, ids: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Values (series, n) laid out one row per group: (grid (series, n_groups, width), flat (n,)).
+    Element i of a series sits at grid[s].ravel()[flat[i]], in input order within its group's
+    row (width: the largest group); the rest of each row is NaN. `ids` (n,): each element's
+    group, sorted; `bounds`: theirs (`sorted_bounds`)."""
+    n_groups = bounds.size - 1
+    width = 0
+    for g in range(n_groups):
+        width = max(width, bounds[g + 1] - bounds[g])
+    flat = np.empty(ids.size, dtype=np.int64)
+    for i in range(ids.size):
+        flat[i] = ids[i] * width + i - bounds[ids[i]]
     grid = np.full((values.shape[0], n_groups * width), np.nan)
     for s in range(values.shape[0]):
-        for i in range(n):
+        for i in range(ids.size):
             grid[s, flat[i]] = values[s, i]
-    return grid.reshape(values.shape[0], n_groups, width), flat, counts
+    return grid.reshape(values.shape[0], n_groups, width), flat
 
 
 @_jit
@@ -418,6 +424,17 @@ def sorted_middles(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @_jit
+def swap_row_pairs(rows: np.ndarray, bounds: np.ndarray, flip: np.ndarray) -> None:
+    """In place: rows 2i and 2i + 1 of `rows` (series, n) exchanged over the elements of each
+    group g with flip[g] (a left/right landmark pair relabelled near/far)."""
+    for g in range(bounds.size - 1):
+        if flip[g]:
+            for r in range(0, rows.shape[0] - 1, 2):
+                for i in range(bounds[g], bounds[g + 1]):
+                    rows[r, i], rows[r + 1, i] = rows[r + 1, i], rows[r, i]
+
+
+@_jit
 def side_scores(vis: np.ndarray, rows: np.ndarray, ok: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """(2, n_groups) summed visibility of two sides' landmarks over each group's `ok` frames, NaN
     counting 0: side k sums the rows `rows[k]` of `vis` (landmarks, N), each row over the frames in
@@ -438,40 +455,13 @@ def side_scores(vis: np.ndarray, rows: np.ndarray, ok: np.ndarray, bounds: np.nd
 
 
 @_jit
-def rank_keys(grid: np.ndarray) -> np.ndarray:
-    """(rows, width) int64 keys of whole-number values laid out in rows (NaN padding): value x
-    width + position, so that sorting a row's keys orders its values with ties by position; the
-    padding gets the largest key."""
-    width = grid.shape[1]
-    keys = np.empty(grid.shape, dtype=np.int64)
-    for r in range(grid.shape[0]):
-        for p in range(width):
-            v = grid[r, p]
-            keys[r, p] = np.iinfo(np.int64).max if np.isnan(v) else np.int64(v) * width + p
-    return keys
-
-
-@_jit
-def has_ties(grid: np.ndarray, order: np.ndarray) -> bool:
-    """Whether some row of `grid` (rows, width) holds two equal values (NaN equals nothing), given
-    each row's sorting permutation `order` (`np.argsort(grid, axis=-1)`)."""
-    for r in range(grid.shape[0]):
-        for p in range(grid.shape[1] - 1):
-            if grid[r, order[r, p]] == grid[r, order[r, p + 1]]:
-                return True
-    return False
-
-
-@_jit
-def ranks_at(order: np.ndarray, flat: np.ndarray) -> np.ndarray:
-    """(n,) rank of each element within its row, given each row's sorting permutation `order`
-    (rows, width) and the elements' places `flat` (n,) in the rows laid end to end."""
-    width = order.shape[1]
-    rank = np.empty(order.size, dtype=np.int64)
-    for r in range(order.shape[0]):
-        for p in range(width):
-            rank[r * width + order[r, p]] = p
-    out = np.empty(flat.size, dtype=np.int64)
-    for i in range(flat.size):
-        out[i] = rank[flat[i]]
+def ranks_by_merge_sort(values: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """(n,) int64 rank of each value (n,) within its group, 0 = smallest, ties by position: each
+    group's own elements sorted by a stable merge sort (no padding to the largest group)."""
+    out = np.empty(values.size, dtype=np.int64)
+    for g in range(bounds.size - 1):
+        a = bounds[g]
+        order = np.argsort(values[a:bounds[g + 1]], kind="mergesort")
+        for p in range(order.size):
+            out[a + order[p]] = p
     return out

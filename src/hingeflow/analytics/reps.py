@@ -72,8 +72,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import find_peaks
 
-from hingeflow.analytics.grouped import Groups, runs_in_groups
-from hingeflow.analytics.signals import fill_gaps
+from hingeflow.analytics.grouped import Groups, group_median, runs_in_groups
+from hingeflow.analytics.signals import fill_gaps_into
 from hingeflow.analytics.types import Rep, RepBatch, Signals, SignalsBatch
 from hingeflow.analytics.windows import (IndexTest, Windows, first_index, group_starts, last_index,
                                          range_min, ranges, row_count, similar_lengths)
@@ -212,14 +212,23 @@ def _linear_quantiles(srt: np.ndarray, n: np.ndarray, q: np.ndarray) -> np.ndarr
 def _bridge_gaps(t: np.ndarray, rows: np.ndarray, videos: Windows) -> tuple[np.ndarray, np.ndarray]:
     """(rows, in place with dropouts up to BRIDGE_S bridged linearly; the cells that have a value).
 
-    `fill_gaps` on each video (its frames `videos`, a row of `rows`, NaN-padded; `t`: all
-    videos' times) that has a non-finite value (a gap's duration needs its own video's
-    frame interval); the others are left as they are.
+    As `fill_gaps` on each video (its frames `videos`, a row of `rows`, NaN-padded; `t`: all
+    videos' times), with the video's own median frame interval, all rows that have a gap at
+    once (`fill_gaps_into`, one group per row). The NaN padding past a row's end is a trailing
+    gap, which is never bridged.
     """
     ok = np.isfinite(rows)
-    for v in np.flatnonzero((videos.inside & ~ok).any(axis=1)).tolist():
-        a, b = int(videos.start[v]), int(videos.stop[v])
-        rows[v, :b - a], ok[v, :b - a] = fill_gaps(t[a:b], rows[v, :b - a], ok[v, :b - a], BRIDGE_S)
+    gappy = np.flatnonzero((videos.inside & ~ok).any(axis=1))
+    if not gappy.size:
+        return rows, ok
+    width = rows.shape[1]
+    times = t[np.minimum(videos.index[gappy], videos.stop[gappy, None] - 1)]  # padding: the last time again
+    steps = videos.inside[gappy, 1:]  # t[i + 1] - t[i] within the video
+    dt = group_median(np.diff(times, axis=1)[steps], np.nonzero(steps)[0], gappy.size)
+    part, part_ok = rows[gappy], ok[gappy]
+    filled = fill_gaps_into(times.ravel(), part.reshape(-1), part_ok.ravel(),
+                            Groups(np.arange(gappy.size + 1) * width), dt, BRIDGE_S)
+    rows[gappy], ok[gappy] = part, filled.reshape(part.shape)
     return rows, ok
 
 

@@ -241,11 +241,11 @@ def _facing(batch: _Batch, ok: np.ndarray) -> np.ndarray:
 
 
 def _to_near_far(batch: _Batch, left: np.ndarray) -> None:
-    """In place: swap each left/right landmark pair on the frames of videos whose near side is right."""
-    frames = np.flatnonzero(~left[batch.groups.ids])
-    if frames.size:
-        batch.xy[..., frames] = batch.xy.take(frames, axis=-1)[:, _SWAP]
-        batch.vis[:, frames] = batch.vis.take(frames, axis=-1)[_SWAP]
+    """In place: swap each left/right landmark pair (rows 2i, 2i + 1) on the frames of videos
+    whose near side is right (`left` (videos,) bool)."""
+    bounds, flip = batch.groups.bounds.astype(np.int64), ~left
+    kernels.swap_row_pairs(batch.xy.reshape(-1, batch.t.size), bounds, flip)  # views: swapped in place
+    kernels.swap_row_pairs(batch.vis, bounds, flip)
 
 
 # ----------------------------------------------------------------------------- leg clean-up

@@ -203,7 +203,10 @@ def analyse(frames: pl.DataFrame, videos: pl.DataFrame, history: pl.DataFrame,
     profiles = profiles or load_profiles()
     ok = videos.filter(pl.col("status") == "ok")
     found = video_frames(frames, ok["video_id"].to_list())
-    todo = [v for v in ok.iter_rows(named=True) if v["video_id"] in found.rows]
+    listed = [v for v in ok.iter_rows(named=True) if v["video_id"] in found.rows]
+    # measured in the frames' order, so that a batch's rows are one slice of the table (the
+    # videos table often lists them in another order); the reps are put back in listed order
+    todo = sorted(listed, key=lambda v: found.rows[v["video_id"]][0])
     lengths = [found.rows[v["video_id"]][1] - found.rows[v["video_id"]][0] for v in todo]
 
     def measure_batch(batch: range) -> RepsPart:
@@ -219,6 +222,9 @@ def analyse(frames: pl.DataFrame, videos: pl.DataFrame, history: pl.DataFrame,
     else:
         parts = [measure_batch(b) for b in plan]
     measured = reps_frame(parts, videos.schema)
+    if todo != listed:
+        place = {v["video_id"]: i for i, v in enumerate(listed)}
+        measured = measured.sort(pl.col("video_id").replace_strict(place, return_dtype=pl.Int64), maintain_order=True)
     return judge(measured, history, profiles)
 
 

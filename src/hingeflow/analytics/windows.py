@@ -7,8 +7,8 @@ longest window, NaN past the row's end. The row functions below use the same
 floating-point operations, in the same order, as a loop over one window at a time
 would, so batched values equal one-at-a-time values bit for bit.
 
-Reductions over windows without a matrix (`count_in`, `range_min`) use one
-``ufunc.reduceat`` over the whole array. `first_index` / `last_index` search each
+Reductions over windows without a matrix use one pass over the whole array:
+`count_in` a running count, `range_min` one ``ufunc.reduceat``. `first_index` / `last_index` search each
 window for the first / last index where a condition holds, scanning blocks of
 doubling width, so their cost follows the distance to the hit rather than the
 window's length.
@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from hingeflow.analytics import kernels
 
 # test(idx, rows) -> hit: idx (k, w) indices inside windows `rows` (k,) -> bool (k, w)
 IndexTest = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -77,8 +79,11 @@ def similar_lengths(lengths: np.ndarray, ratio: float = 2.0) -> list[np.ndarray]
 
 
 def count_in(mask: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
-    """Number of True values of the bool array `mask` in each window [start, stop) (int64)."""
-    return _reduce_windows(np.add, mask, start, stop, np.int64, 0)
+    """Number of True values of the bool array `mask` in each window [start, stop) (int64), as
+    differences of the running count (`kernels.running_count`)."""
+    total = np.zeros(mask.size + 1, dtype=np.int64)
+    total[1:] = kernels.running_count(mask)
+    return total[np.asarray(stop, dtype=np.int64)] - total[np.asarray(start, dtype=np.int64)]
 
 
 def range_min(x: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
