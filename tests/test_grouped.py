@@ -88,9 +88,10 @@ def test_group_ranks_are_stable_within_groups(kind, lengths):
 
 
 @pytest.mark.parametrize("helper", [group_nanmedian, group_ranks])
-def test_group_ids_must_be_sorted(helper):
+@pytest.mark.parametrize("ids", [[1, 0, 1], [0, 1, 2], [-1, 0, 1]], ids=["unsorted", "past the last group", "negative"])
+def test_group_ids_must_be_sorted_and_in_range(helper, ids):
     with pytest.raises(ValueError):
-        helper(np.arange(3.0), np.array([1, 0, 1]), 2)
+        helper(np.arange(3.0), np.array(ids), 2)
 
 
 def plain_runs(mask: np.ndarray) -> tuple[list[int], list[int]]:

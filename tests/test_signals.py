@@ -152,6 +152,11 @@ def test_filter_per_segment_short_segments_unfiltered():
     assert np.std(out[60:100]) < 0.2  # zig-zag removed in long segments
 
 
+def test_no_frames_at_all():
+    sig = compute_signals(hinge_frames(slow_reps(10)).head(0))
+    assert sig.t_s.size == 0 and sig.trunk_deg.size == 0 and sig.valid.size == 0
+
+
 def test_no_person_at_all():
     n = 40
     sig = compute_signals(hinge_frames(slow_reps(n), person=np.zeros(n, bool)))

@@ -365,12 +365,14 @@ def group_counts(mask: np.ndarray, bounds: np.ndarray) -> np.ndarray:
 
 @_jit
 def sorted_bounds(ids: np.ndarray, n_groups: int) -> np.ndarray:
-    """(n_groups + 1,) int64 bounds of the groups of `ids` (n,): each element's group, sorted
-    (ValueError otherwise)."""
+    """(n_groups + 1,) int64 bounds of the groups of `ids` (n,): each element's group, sorted and
+    in 0 .. n_groups - 1 (ValueError otherwise)."""
     bounds = np.zeros(n_groups + 1, dtype=np.int64)
     for i in range(ids.size):
         if i and ids[i] < ids[i - 1]:
             raise ValueError("group ids must be sorted")
+        if ids[i] < 0 or ids[i] >= n_groups:
+            raise ValueError("group ids must lie in 0 .. n_groups - 1")
         bounds[ids[i] + 1] += 1
     for g in range(n_groups):
         bounds[g + 1] += bounds[g]

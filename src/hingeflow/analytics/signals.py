@@ -244,7 +244,7 @@ def _to_near_far(batch: _Batch, left: np.ndarray) -> None:
     """In place: swap each left/right landmark pair (rows 2i, 2i + 1) on the frames of videos
     whose near side is right (`left` (videos,) bool)."""
     bounds, flip = batch.groups.bounds.astype(np.int64), ~left
-    kernels.swap_row_pairs(batch.xy.reshape(-1, batch.t.size), bounds, flip)  # views: swapped in place
+    kernels.swap_row_pairs(batch.xy.reshape(2 * len(_USED), batch.t.size), bounds, flip)  # views: swapped in place
     kernels.swap_row_pairs(batch.vis, bounds, flip)
 
 
@@ -264,7 +264,7 @@ def _mask_landmarks(batch: _Batch, ok: np.ndarray) -> None:
     """In place: landmarks NaN outside the `ok` frames; inside them, a coordinate missing
     alone is interpolated from its finite frames."""
     xy = batch.xy
-    lone_rows = kernels.mask_frames(xy.reshape(-1, xy.shape[-1]), ok).reshape(xy.shape[:-1]) > 0
+    lone_rows = kernels.mask_frames(xy.reshape(2 * xy.shape[1], xy.shape[2]), ok).reshape(xy.shape[:-1]) > 0
     for c, j in zip(*np.nonzero(lone_rows)):  # rare
         fin = np.isfinite(xy[c, j])
         interp_into(batch.t, xy[c, j], fin, ok & ~fin, batch.groups)
@@ -698,7 +698,7 @@ def _clean_legs(batch: _Batch, videos: _Videos) -> tuple[np.ndarray, np.ndarray]
 def _smooth(batch: _Batch, videos: _Videos, cutoff_hz: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Steps 2-4 on the coordinates read from here on (`_SMOOTHED`): (smoothed coordinates
     (len(_SMOOTHED), N) px, valid (N,) bool: frames with a person or gap-filled, hard-cut frames (N,) bool)."""
-    pts = batch.xy.reshape(-1, batch.t.size)[[_xy_row(name) for name in _SMOOTHED]]
+    pts = batch.xy.reshape(2 * len(_USED), batch.t.size)[[_xy_row(name) for name in _SMOOTHED]]
     valid = fill_gaps_into(batch.t, pts, videos.ok, batch.groups, videos.dt)
     breaks = _hard_cuts(pts, batch.groups)
     lowpass_into(pts, valid, batch.groups, videos.fps, cutoff_hz, breaks)
