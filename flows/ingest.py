@@ -1,10 +1,13 @@
 """Ingest flow: plan -> probe + pose (mapped over videos) -> validate -> analyse -> validate
 -> keyframes -> commit -> reports (+ Prefect artifacts).
 
-Runs on Prefect's ephemeral API by default (no server to start), on the task
-runner the settings choose (`flows.runners`): the body only submits and maps
-tasks. Tasks pass paths, ids and small records; decoding and pose happen in
-child processes. Every task retries transient I/O errors with backoff.
+Runs on Prefect's ephemeral API by default (no server to start). Probe and pose,
+the stage that needs the cores, run in a subflow on the task runner the settings
+choose (`flows.runners`: threads, processes or a Dask cluster), only when the run
+has new videos. The other stages read and write the flow machine's copy of the
+warehouse, so they run in the flow's own process, on threads. Both bodies only
+submit and map tasks. Tasks pass paths, ids and small records; decoding and pose
+happen in child processes. Every task retries transient I/O errors with backoff.
 Each validation task checks one stage's tables against `data_contracts/` and
 stages the rows that meet them; the analysis reads only those rows, and
 `commit` makes the run visible to readers at once. The coach reports are
@@ -18,10 +21,12 @@ import time
 from prefect import flow, task, unmapped
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from flows.runners import task_runner
 from hingeflow import pipeline
+from hingeflow.inbox import Candidate
 from hingeflow.report.render import Rendered, render_reports, reports_stale
 from hingeflow.report.run_summary import artifact_key, run_markdown
 from hingeflow.locking import warehouse_lock
@@ -72,7 +77,15 @@ def publish_artifacts(summary: pipeline.RunSummary, rendered: Rendered) -> None:
                              description=f"coach report of {athlete_id}")
 
 
-@flow(name="hingeflow-ingest", log_prints=True, task_runner=task_runner(Settings()))  # HINGEFLOW_RUNNER etc.
+@flow(name="hingeflow-probe-pose", log_prints=True, validate_parameters=False)
+def probe_and_pose(new: list[Candidate], wh: Warehouse, settings: Settings) -> list[pipeline.PoseOutcome]:
+    """Probe and pose of the run's new videos, mapped over them (called with the task runner
+    `settings` chooses, see `_stages`)."""
+    probes = probe_task.map(new, unmapped(settings))
+    return pose_task.map(probes, unmapped(wh), unmapped(settings)).result()
+
+
+@flow(name="hingeflow-ingest", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=2))
 def ingest(inbox: str, warehouse: str, settings: Settings | None = None) -> pipeline.RunSummary:
     """Bring every new video of `inbox` into the `warehouse` tables (folders or fsspec URLs).
 
@@ -100,8 +113,8 @@ def _stages(inbox: str, warehouse: str, settings: Settings) -> pipeline.RunSumma
 
     plan = plan_task.submit(inbox_dir, wh, settings).result()
     lap("plan")
-    probes = probe_task.map(plan.new, unmapped(settings))
-    poses = pose_task.map(probes, unmapped(wh), unmapped(settings)).result()
+    poses = (probe_and_pose.with_options(task_runner=task_runner(settings))(plan.new, wh, settings)
+             if plan.new else [])  # HINGEFLOW_RUNNER etc., read when the run starts
     lap("probe_and_pose")
     steps = [check_ingest_task.submit(plan, poses, wh, settings).result()]
     lap("ingest_tables")  # gate, tables built, validated (its `validate` share is reported apart)
@@ -118,8 +131,3 @@ def _stages(inbox: str, warehouse: str, settings: Settings) -> pipeline.RunSumma
         publish_artifacts.submit(summary, rendered).result()
     push_task.submit(warehouse_dir, warehouse).result()
     return summary
-
-
-def ingest_with(settings: Settings):
-    """The ingest flow on the task runner that `settings` chooses (see `flows.runners`)."""
-    return ingest.with_options(task_runner=task_runner(settings))

@@ -1,4 +1,6 @@
-"""Task runners chosen by configuration (`Settings.runner`), never by flow code.
+"""Task runners chosen by configuration (`Settings.runner`), never by flow code: the runner
+of the probe-and-pose subflow (`flows.ingest.probe_and_pose`); the warehouse stages run on
+threads in the flow's process whatever this says.
 
 - ``local``: a thread pool; each thread drives a child process for probe/pose, so
   `workers` threads keep `workers` cores busy (MediaPipe and PyAV release the GIL).

@@ -64,13 +64,13 @@ def real_run(footage: Path, tmp_path_factory):
             shutil.copyfile(footage / r["file"], dst)
             athlete = "real-" + r["source_repo"].split("/")[0][:20]
             w.writerow([r["file"], athlete, "2026-11-16", _exercise(r["exercise"]), 0, i, _view(r["camera_view"]), r["exercise"]])
-    from flows.ingest import ingest_with
+    from flows.ingest import ingest
     from hingeflow.settings import Settings
     from hingeflow.warehouse import Warehouse
 
     settings = Settings(workers=2)
     warehouse = inbox.parent / "warehouse"
-    summary = ingest_with(settings)(str(inbox), str(warehouse), settings)
+    summary = ingest(str(inbox), str(warehouse), settings)
     return Warehouse(warehouse), {r["file"]: r for r in rows}, summary, footage
 
 

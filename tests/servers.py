@@ -1,5 +1,5 @@
 """Test helpers for real local services: a free loopback port, a server process until it
-answers, and the Prefect artifacts of a Prefect home."""
+answers, and the Prefect artifacts and runs of a Prefect home."""
 
 from __future__ import annotations
 
@@ -51,3 +51,25 @@ def read_artifacts(env: dict) -> list[dict]:
             " for a in c.read_artifacts()]))")
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def read_runs(env: dict) -> tuple[list[dict], list[dict]]:
+    """(flow runs: id, flow name, the flow run of the task that started it (None for a top-level
+    run); task runs: task name, flow run id) in the Prefect API that `env` points at."""
+    code = ("import json\nfrom prefect.client.orchestration import get_client\n"
+            "def every(read):\n"
+            "    found, page = [], True\n"
+            "    while page:\n"
+            "        page = read(limit=200, offset=len(found))\n"
+            "        found += page\n"
+            "    return found\n"
+            "with get_client(sync_client=True) as c:\n"
+            "    tasks = every(c.read_task_runs)\n"
+            "    owner = {str(t.id): str(t.flow_run_id) for t in tasks}\n"
+            "    flows = [{'id': str(f.id), 'flow': c.read_flow(f.flow_id).name,\n"
+            "              'parent': owner.get(str(f.parent_task_run_id))} for f in every(c.read_flow_runs)]\n"
+            "    print(json.dumps([flows, [{'task': t.name.rsplit('-', 1)[0], 'flow_run': str(t.flow_run_id)}"
+            " for t in tasks]]))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
+    flows, tasks = json.loads(out.strip().splitlines()[-1])
+    return flows, tasks

@@ -133,9 +133,9 @@ def make_corpus(inbox: Path, outside: Path) -> dict[str, tuple[str, int]]:
 
 
 def run_flow(inbox: Path, warehouse: Path):
-    from flows.ingest import ingest_with
+    from flows.ingest import ingest
 
-    return ingest_with(SETTINGS)(str(inbox), str(warehouse), SETTINGS)
+    return ingest(str(inbox), str(warehouse), SETTINGS)
 
 
 @dataclass(frozen=True)

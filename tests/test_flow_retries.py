@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from prefect.states import Failed
 
-from flows.ingest import ingest_with, transient_io
+from flows.ingest import ingest, transient_io
 from hingeflow import schemas
 from hingeflow.settings import Settings
 from hingeflow.warehouse import Warehouse
@@ -49,7 +49,7 @@ def _flaky_publish(monkeypatch, error: Exception) -> list[str]:
 def test_a_dropped_connection_while_publishing_is_retried_and_the_run_commits(one_clip_inbox, tmp_path, monkeypatch):
     calls = _flaky_publish(monkeypatch, ConnectionResetError("the storage dropped the connection"))
     settings = Settings(workers=1)
-    summary = ingest_with(settings)(str(one_clip_inbox), str(tmp_path / "wh"), settings)
+    summary = ingest(str(one_clip_inbox), str(tmp_path / "wh"), settings)
     wh = Warehouse(tmp_path / "wh")
     assert len(calls) == 2 and calls[0] == calls[1] == summary.run_id  # the same run, committed on the retry
     assert wh.committed_runs() == {summary.run_id} and not wh.run_staging_dir.joinpath(summary.run_id).exists()
@@ -61,5 +61,5 @@ def test_a_permanent_error_fails_the_run_without_retrying(one_clip_inbox, tmp_pa
     calls = _flaky_publish(monkeypatch, PermissionError("read-only warehouse"))
     settings = Settings(workers=1)
     with pytest.raises(PermissionError):
-        ingest_with(settings)(str(one_clip_inbox), str(tmp_path / "wh"), settings)
+        ingest(str(one_clip_inbox), str(tmp_path / "wh"), settings)
     assert len(calls) == 1

@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 from flows.runners import task_runner
+from servers import read_runs
 from hingeflow import schemas
 from hingeflow.settings import Settings
 from hingeflow.warehouse import Warehouse
@@ -47,6 +48,28 @@ def test_unknown_runner_is_refused(tmp_path):
     assert out.returncode == 2 and "--runner" in out.stderr and "'local', 'process' or 'dask'" in out.stderr
 
 
+WAREHOUSE_TASKS = {"localise", "plan", "validate-ingest-tables", "analyse", "validate-rep-tables", "keyframes", "commit",
+                   "report", "push"}
+
+
+def assert_probe_and_pose_in_a_subflow(env: dict) -> None:
+    """Every ingest run's probe and pose task runs belong to its `hingeflow-probe-pose` subflow run
+    (on the configured runner), its warehouse tasks to the ingest run itself (threads in the flow's
+    process, where the warehouse copy is)."""
+    flows, tasks = read_runs(env)
+    ingests = {f["id"] for f in flows if f["flow"] == "hingeflow-ingest"}
+    subflows = {f["id"]: f["parent"] for f in flows if f["flow"] == "hingeflow-probe-pose"}
+    assert ingests and subflows and set(subflows.values()) <= ingests
+    ran = {(t["task"], t["flow_run"]) for t in tasks}
+    assert {name for name, run in ran if run in subflows} == {"probe", "pose"}
+    assert {name for name, run in ran if run in ingests} >= {"plan", "analyse", "commit"}
+    assert {name for name, run in ran if run in ingests} <= WAREHOUSE_TASKS | {"artifacts", "hingeflow-probe-pose"}
+
+
+def test_the_demo_runs_probe_and_pose_in_a_subflow(demo_run):
+    assert_probe_and_pose_in_a_subflow({**os.environ, "PREFECT_HOME": str(demo_run.root / "prefect")})
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("runner", ["process", "dask"])
 def test_other_runners_give_the_same_tables_row_for_row(demo_run, tmp_path, runner):
@@ -65,3 +88,4 @@ def test_other_runners_give_the_same_tables_row_for_row(demo_run, tmp_path, runn
         expected, got = comparable(local, name), comparable(other, name)
         assert expected.height > 0 or name in ("quarantine", "week_over_week")
         assert got.equals(expected), f"{name} differs on the {runner} runner"
+    assert_probe_and_pose_in_a_subflow(env)

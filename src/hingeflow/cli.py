@@ -76,7 +76,7 @@ def _run_locked(inbox: str, warehouse: str, settings: Settings, start: float):
                       f"({time.perf_counter() - start:.2f} s)")
         return None
 
-    from flows.ingest import ingest_with
+    from flows.ingest import ingest
     from flows.runners import shared_api
     from hingeflow.pipeline import pose_options, staging_key
     from hingeflow.progress import PoseProgress
@@ -84,7 +84,7 @@ def _run_locked(inbox: str, warehouse: str, settings: Settings, start: float):
     options = pose_options(settings)
     expected = [Warehouse(warehouse_dir).staged_frames(staging_key(c.video_id, options)) for c in pending.new]
     with shared_api(settings), PoseProgress(console, expected):
-        summary = ingest_with(settings)(inbox, warehouse, settings)
+        summary = ingest(inbox, warehouse, settings)
     _print_summary(summary, warehouse, warehouse_dir, time.perf_counter() - start)
     return summary
 
