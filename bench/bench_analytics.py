@@ -47,7 +47,7 @@ VIDEO_COLUMNS = ("video_id", "status", "athlete_id", "recorded_on", "week", "exe
                  "camera_view")
 
 
-def one_video(frames: pl.DataFrame) -> pl.DataFrame:
+def one_video() -> pl.DataFrame:
     """A videos table for the clip's frames (video "v0"): one side-view deadlift."""
     return pl.DataFrame({
         "video_id": ["v0"], "status": "ok", "athlete_id": "bench", "recorded_on": [dt.date(2026, 11, 16)],
@@ -114,7 +114,7 @@ def main() -> None:
     print(f"{'analytics stage':40s} {'frames':>9s} {'reps':>6s} {'frames/s':>11s} {'x pose':>8s} {'x 1 thread':>10s}")
 
     single: dict[str, float] = {}
-    weeks = [(n, *replicate(one, one_video(one), n)) for n in (args.videos, args.week) if n]
+    weeks = [(n, *replicate(one, one_video(), n)) for n in (args.videos, args.week) if n]
     if args.warehouse is None:
         for n_videos, frames, videos in weeks:
             for threads in (1, THREADS):

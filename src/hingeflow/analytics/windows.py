@@ -8,10 +8,10 @@ floating-point operations, in the same order, as a loop over one window at a tim
 would, so batched values equal one-at-a-time values bit for bit.
 
 Reductions over windows without a matrix use one pass over the whole array:
-`count_in` a running count, `range_min` one ``ufunc.reduceat``. `first_index` / `last_index` search each
-window for the first / last index where a condition holds, scanning blocks of
-doubling width, so their cost follows the distance to the hit rather than the
-window's length.
+`count_in` a running count, `range_min` one ``ufunc.reduceat``. `first_index` /
+`last_index` search each window for the first / last index where a condition
+holds, scanning blocks of doubling width, so their cost follows the distance to
+the hit rather than the window's length.
 """
 
 from __future__ import annotations
