@@ -35,6 +35,7 @@ from hingeflow.decode import iter_frames
 from hingeflow.inbox import scan_inbox
 from hingeflow.isolation import run_isolated
 from hingeflow.pose import PoseOptions, extract_pose, frames_table, run_pose
+from hingeflow.pose_staging import PoseStaging
 from hingeflow.probe import probe_video
 from hingeflow.settings import EXERCISES, Settings
 from hingeflow.warehouse import Warehouse
@@ -99,7 +100,7 @@ def batch_seconds(inbox: Path, warehouse: Path, workers: int) -> tuple[float, in
     candidates = scan_inbox(inbox, EXERCISES).candidates
     start = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
-        outcomes = list(pool.map(lambda c: pipeline.pose(pipeline.probe(c, settings), wh, settings), candidates))
+        outcomes = list(pool.map(lambda c: pipeline.pose(pipeline.probe(c, settings), PoseStaging(wh.staging_dir), settings), candidates))
     frames = sum(o.summary.frames_analysed for o in outcomes if o.summary)
     return time.perf_counter() - start, frames
 

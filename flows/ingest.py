@@ -7,7 +7,10 @@ choose (`flows.runners`: threads, processes or a Dask cluster), only when the ru
 has new videos. The other stages read and write the flow machine's copy of the
 warehouse, so they run in the flow's own process, on threads. Both bodies only
 submit and map tasks. Tasks pass paths, ids and small records; decoding and pose
-happen in child processes. Every task retries transient I/O errors with backoff.
+happen in child processes. With inbox and warehouse given as URLs, probe and pose
+need no file of the flow's machine: they read each video from its URL and stage
+pose output in the warehouse's bucket (`hingeflow.pose_staging`), from where the
+flow collects it. Every task retries transient I/O errors with backoff.
 Each validation task checks one stage's tables against `data_contracts/` and
 stages the rows that meet them; the analysis reads only those rows, and
 `commit` makes the run visible to readers at once. The coach reports are
@@ -30,8 +33,9 @@ from hingeflow.inbox import Candidate
 from hingeflow.report.render import Rendered, render_reports, reports_stale
 from hingeflow.report.run_summary import artifact_key, run_markdown
 from hingeflow.locking import warehouse_lock
+from hingeflow.pose_staging import PoseStaging
 from hingeflow.settings import Settings
-from hingeflow.storage import local_copy
+from hingeflow.storage import is_remote, local_copy
 from hingeflow.warehouse import Warehouse
 
 RETRIES = 3  # transient I/O only (see `transient_io`), after 2, 4 and 8 s (+ jitter)
@@ -64,6 +68,7 @@ check_reps_task = stage_task(pipeline.check_run_reps, "validate-rep-tables")
 keyframes_task = stage_task(pipeline.stage_keyframes, "keyframes")
 commit_task = stage_task(pipeline.commit, "commit")
 report_task = stage_task(render_reports, "report")
+collect_task = stage_task(pipeline.collect, "collect-pose")
 push_task = stage_task(pipeline.push, "push")
 
 
@@ -78,11 +83,12 @@ def publish_artifacts(summary: pipeline.RunSummary, rendered: Rendered) -> None:
 
 
 @flow(name="hingeflow-probe-pose", log_prints=True, validate_parameters=False)
-def probe_and_pose(new: list[Candidate], wh: Warehouse, settings: Settings) -> list[pipeline.PoseOutcome]:
+def probe_and_pose(new: list[Candidate], staging: PoseStaging, settings: Settings) -> list[pipeline.PoseOutcome]:
     """Probe and pose of the run's new videos, mapped over them (called with the task runner
-    `settings` chooses, see `_stages`)."""
+    `settings` chooses, see `_stages`). Workers read each video from the flow's inbox copy or
+    its URL, and write pose output to `staging` (the warehouse's bucket when it is remote)."""
     probes = probe_task.map(new, unmapped(settings))
-    return pose_task.map(probes, unmapped(wh), unmapped(settings)).result()
+    return pose_task.map(probes, unmapped(staging), unmapped(settings)).result()
 
 
 @flow(name="hingeflow-ingest", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=2))
@@ -101,6 +107,7 @@ def _stages(inbox: str, warehouse: str, settings: Settings) -> pipeline.RunSumma
     """The flow's wiring (called inside the flow, under the warehouse lock)."""
     inbox_dir, warehouse_dir = localise_task.submit(inbox, warehouse, settings).result()
     wh = Warehouse(warehouse_dir)
+    staging = PoseStaging.of(wh, warehouse)
     if settings.validate_tables:
         pipeline.preload_validation()
     seconds: dict[str, float] = {}
@@ -111,10 +118,12 @@ def _stages(inbox: str, warehouse: str, settings: Settings) -> pipeline.RunSumma
         seconds[stage] = time.perf_counter() - clock
         clock = time.perf_counter()
 
-    plan = plan_task.submit(inbox_dir, wh, settings).result()
+    plan = plan_task.submit(inbox_dir, wh, settings, inbox if is_remote(inbox) else None).result()
     lap("plan")
-    poses = (probe_and_pose.with_options(task_runner=task_runner(settings))(plan.new, wh, settings)
-             if plan.new else [])  # HINGEFLOW_RUNNER etc., read when the run starts
+    poses = []
+    if plan.new:  # the runner (HINGEFLOW_RUNNER etc.) is read when the run starts
+        poses = probe_and_pose.with_options(task_runner=task_runner(settings))(plan.new, staging, settings)
+        poses = collect_task.submit(poses, staging).result()
     lap("probe_and_pose")
     steps = [check_ingest_task.submit(plan, poses, wh, settings).result()]
     lap("ingest_tables")  # gate, tables built, validated (its `validate` share is reported apart)

@@ -95,3 +95,26 @@ def demo_run(tmp_path_factory) -> DemoRun:
                    check=True, capture_output=True, text=True, env=env)
     truth = json.loads((root / "footage" / "truth" / "athletes.json").read_text())["athletes"]
     return DemoRun(root, root / "footage" / "inbox", root / "wh", truth)
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory):
+    """(endpoint URL, environment with its credentials): `moto_server`, a real S3 API on loopback.
+    Its variables are set in this process too (for s3fs) while the session lasts."""
+    from servers import S3_ENV, free_port, start_until_answering, stop
+
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    proc = start_until_answering([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1",
+                                  "-p", str(port)], endpoint, tmp_path_factory.mktemp("moto") / "moto.log",
+                                 timeout_s=60)
+    env = {**S3_ENV, "AWS_ENDPOINT_URL": endpoint}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield endpoint, env
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    stop(proc)

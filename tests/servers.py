@@ -4,6 +4,7 @@ answers, and the Prefect artifacts and runs of a Prefect home."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -73,3 +74,14 @@ def read_runs(env: dict) -> tuple[list[dict], list[dict]]:
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
     flows, tasks = json.loads(out.strip().splitlines()[-1])
     return flows, tasks
+
+
+S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def s3_fs():
+    """A fresh s3fs file system on the endpoint of the `s3` fixture (no cached listings)."""
+    import s3fs
+
+    s3fs.S3FileSystem.clear_instance_cache()
+    return s3fs.S3FileSystem(endpoint_url=os.environ["AWS_ENDPOINT_URL"])

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from hingeflow import pipeline, schemas
+from hingeflow.pose_staging import PoseStaging
 from hingeflow.settings import Settings
 from hingeflow.warehouse import Warehouse
 
@@ -32,7 +33,7 @@ def inbox(tmp_path_factory):
 
 def run_stages(inbox, wh: Warehouse, settings: Settings, commit: bool = True):
     plan = pipeline.plan(inbox, wh, settings)
-    outcomes = [pipeline.pose(pipeline.probe(c, settings), wh, settings) for c in plan.new]
+    outcomes = [pipeline.pose(pipeline.probe(c, settings), PoseStaging(wh.staging_dir), settings) for c in plan.new]
     if not commit:
         return plan, outcomes, None
     steps = [pipeline.check_ingest_tables(plan, outcomes, wh, settings)]

@@ -7,6 +7,7 @@ import time
 
 from rich.console import Console
 
+from hingeflow.pose_staging import PoseStaging
 from hingeflow.progress import PoseProgress
 
 
@@ -20,8 +21,10 @@ def _wait_for(check, timeout_s: float = 5.0) -> bool:
 
 
 def test_bar_counts_staged_pose_files_and_keeps_the_highest_count(tmp_path):
-    files = [tmp_path / f"v{i}.parquet" for i in range(3)]
-    with PoseProgress(Console(file=io.StringIO()), files, poll_s=0.01) as progress:
+    staging = PoseStaging(tmp_path)
+    keys = [f"v{i}" for i in range(3)]
+    files = [staging.local_file(k) for k in keys]
+    with PoseProgress(Console(file=io.StringIO()), 3, lambda: staging.count(keys), poll_s=0.01) as progress:
         task = progress.bar.tasks[0]
         assert task.total == 3 and task.completed == 0
         files[0].touch()

@@ -48,8 +48,8 @@ def test_unknown_runner_is_refused(tmp_path):
     assert out.returncode == 2 and "--runner" in out.stderr and "'local', 'process' or 'dask'" in out.stderr
 
 
-WAREHOUSE_TASKS = {"localise", "plan", "validate-ingest-tables", "analyse", "validate-rep-tables", "keyframes", "commit",
-                   "report", "push"}
+WAREHOUSE_TASKS = {"localise", "plan", "collect-pose", "validate-ingest-tables", "analyse", "validate-rep-tables",
+                   "keyframes", "commit", "report", "push"}
 
 
 def assert_probe_and_pose_in_a_subflow(env: dict) -> None:

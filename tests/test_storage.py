@@ -14,10 +14,9 @@ import pytest
 
 from hingeflow import schemas, storage
 from hingeflow.warehouse import Warehouse
-from servers import free_port, start_until_answering, stop
+from servers import s3_fs as _fs
 
 BIN = Path(sys.executable).parent
-S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
 def test_locations():
@@ -27,32 +26,6 @@ def test_locations():
     assert storage.local_copy("file:///srv/gym", "inbox", Path("/w")) == Path("/srv/gym")
     a = storage.local_copy("s3://b/one", "warehouse", Path("/w"))
     assert a.parent == Path("/w/warehouse") and a != storage.local_copy("s3://b/two", "warehouse", Path("/w"))
-
-
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory):
-    """(endpoint URL, environment with its credentials): `moto_server` on loopback."""
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    proc = start_until_answering([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], endpoint,
-                                 tmp_path_factory.mktemp("moto") / "moto.log", timeout_s=60)
-    env = {**S3_ENV, "AWS_ENDPOINT_URL": endpoint}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)  # for s3fs in this process
-    yield endpoint, env
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    stop(proc)
-
-
-def _fs():
-    import s3fs
-
-    s3fs.S3FileSystem.clear_instance_cache()
-    return s3fs.S3FileSystem(endpoint_url=os.environ["AWS_ENDPOINT_URL"])
 
 
 def test_pull_downloads_only_what_changed_and_drops_what_is_gone(s3, tmp_path):

@@ -17,6 +17,7 @@ import pytest
 from hingeflow import pipeline, schemas, validation
 from hingeflow.expectations import reference_param
 from hingeflow.gx_project import open_for_warehouse
+from hingeflow.pose_staging import PoseStaging
 from hingeflow.settings import Settings
 from hingeflow.warehouse import Warehouse
 
@@ -38,7 +39,7 @@ def _inbox(root):
 
 def _stages(inbox, wh: Warehouse, settings: Settings):
     plan = pipeline.plan(inbox, wh, settings)
-    outcomes = [pipeline.pose(pipeline.probe(c, settings), wh, settings) for c in plan.new]
+    outcomes = [pipeline.pose(pipeline.probe(c, settings), PoseStaging(wh.staging_dir), settings) for c in plan.new]
     ingest = pipeline.check_ingest_tables(plan, outcomes, wh, settings)
     return plan, outcomes, ingest, pipeline.analyse(plan, wh)
 
@@ -205,7 +206,7 @@ def test_frames_that_break_their_contract_never_reach_the_analysis(run, tmp_path
     wh = Warehouse(tmp_path / "wh")
     settings = Settings()
     plan = pipeline.plan(inbox, wh, settings)
-    outcomes = [pipeline.pose(pipeline.probe(c, settings), wh, settings) for c in plan.new]
+    outcomes = [pipeline.pose(pipeline.probe(c, settings), PoseStaging(wh.staging_dir), settings) for c in plan.new]
     pose_outs = [o.staged for o in outcomes if o.staged]
     assert len(pose_outs) == 2
     broken = pl.read_parquet(pose_outs[0])

@@ -79,11 +79,14 @@ def _run_locked(inbox: str, warehouse: str, settings: Settings, start: float):
     from flows.ingest import ingest
     from flows.runners import shared_api
     from hingeflow.pipeline import pose_options, staging_key
+    from hingeflow.pose_staging import PoseStaging
     from hingeflow.progress import PoseProgress
 
     options = pose_options(settings)
-    expected = [Warehouse(warehouse_dir).staged_frames(staging_key(c.video_id, options)) for c in pending.new]
-    with shared_api(settings), PoseProgress(console, expected):
+    keys = [staging_key(c.video_id, options) for c in pending.new]
+    staging = PoseStaging.of(Warehouse(warehouse_dir), warehouse)
+    poll_s = 2.0 if staging.remote else 0.5  # a bucket listing per poll
+    with shared_api(settings), PoseProgress(console, len(keys), lambda: staging.count(keys), poll_s):
         summary = ingest(inbox, warehouse, settings)
     _print_summary(summary, warehouse, warehouse_dir, time.perf_counter() - start)
     return summary

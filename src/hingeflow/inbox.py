@@ -22,6 +22,7 @@ class Candidate:
     path: Path
     video_id: str
     size_bytes: int
+    source: str | None = None  # URL of the file in a remote inbox; `path` is then the flow machine's copy
 
 
 @dataclass(frozen=True)

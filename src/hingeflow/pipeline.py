@@ -13,7 +13,7 @@ import importlib
 import json
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -28,6 +28,8 @@ from hingeflow.probe import ProbeResult, probe_video
 from hingeflow.report import keyframes
 from hingeflow.settings import Settings
 from hingeflow.planning import RunPlan, localise, plan, push  # noqa: F401  (stages of this module's flow)
+from hingeflow.pose_staging import PoseStaging
+from hingeflow.video_source import SourceChanged, video_file
 from hingeflow.warehouse import Warehouse
 
 
@@ -44,7 +46,8 @@ class PoseOutcome:
     candidate: Candidate
     probe: ProbeResult | None
     summary: PoseSummary | None
-    staged: Path | None
+    key: str | None  # staging key of the pose output (None when the video was quarantined)
+    staged: Path | None  # that output on the flow's machine (set by `collect` for a remote staging)
     reason: str | None = None
     stage: str = "pose"
 
@@ -95,37 +98,49 @@ def staging_key(video_id: str, options: PoseOptions, code: str | None = None) ->
 def probe(candidate: Candidate, settings: Settings) -> ProbeOutcome:
     """Probe one video in a child process with a time limit."""
     try:
-        result = run_isolated(probe_video, (str(candidate.path),), settings.probe_timeout_s, settings.worker_memory_mb)
+        with video_file(candidate) as path:
+            result = run_isolated(probe_video, (str(path),), settings.probe_timeout_s, settings.worker_memory_mb)
     except IsolatedError as exc:
-        reason = str(exc).replace(str(candidate.path), candidate.row.video)
+        reason = str(exc).replace(str(path), candidate.row.video)
         return ProbeOutcome(candidate, None, f"cannot read video: {reason}")
+    except SourceChanged as exc:
+        return ProbeOutcome(candidate, None, str(exc))
     if result.duration_s < settings.min_duration_s:
         return ProbeOutcome(candidate, result, f"too short to hold a rep: {result.frame_count} frame(s), "
                                              f"{result.duration_s:.2f} s (minimum {settings.min_duration_s:g} s)")
     return ProbeOutcome(candidate, result)
 
 
-def pose(outcome: ProbeOutcome, warehouse: Warehouse, settings: Settings) -> PoseOutcome:
-    """Run pose for one probed video in a child process; reuse a staged result if present."""
+def pose(outcome: ProbeOutcome, staging: PoseStaging, settings: Settings) -> PoseOutcome:
+    """Run pose for one probed video in a child process, its output staged in `staging`;
+    reuse a staged result if present."""
     c, pr = outcome.candidate, outcome.probe
     if pr is None or outcome.reason:
-        return PoseOutcome(c, pr, None, None, outcome.reason, stage="probe")
-    options = pose_options(settings)
-    staged = warehouse.staged_frames(staging_key(c.video_id, options))
-    if staged.exists():  # left by an earlier run that did not commit: same bytes, same options
-        summary = _summary_from_staged(staged)
+        return PoseOutcome(c, pr, None, None, None, outcome.reason, stage="probe")
+    key = staging_key(c.video_id, pose_options(settings))
+    if staging.exists(key):  # left by an earlier run that did not commit: same bytes, same options
+        summary = _summary_from_staged(staging.read(key, ["frame_idx", "person"]))
     else:
-        args = (str(c.path), str(staged), c.video_id, pr.width, pr.height, options)
         try:
-            summary = run_isolated(extract_pose, args, settings.pose_timeout_s, settings.worker_memory_mb)
+            with video_file(c) as path, staging.writing(key) as out:
+                args = (str(path), str(out), c.video_id, pr.width, pr.height, pose_options(settings))
+                summary = run_isolated(extract_pose, args, settings.pose_timeout_s, settings.worker_memory_mb)
         except IsolatedError as exc:
-            return PoseOutcome(c, pr, None, None, f"pose failed: {_pose_failure(exc, pr, settings)}")
+            return PoseOutcome(c, pr, None, None, None, f"pose failed: {_pose_failure(exc, pr, settings)}")
+        except SourceChanged as exc:
+            return PoseOutcome(c, pr, None, None, None, str(exc))
     if summary.detection_rate < settings.min_detection_rate:
-        staged.unlink(missing_ok=True)
+        staging.drop(key)
         reason = (f"no person detected: {summary.frames_with_person} of {summary.frames_analysed} "
                   f"analysed frames ({summary.detection_rate:.0%}) show a person")
-        return PoseOutcome(c, pr, summary, None, reason)
-    return PoseOutcome(c, pr, summary, staged)
+        return PoseOutcome(c, pr, summary, None, None, reason)
+    return PoseOutcome(c, pr, summary, key, None if staging.remote else staging.local_file(key))
+
+
+def collect(outcomes: list[PoseOutcome], staging: PoseStaging) -> list[PoseOutcome]:
+    """The pose outcomes with each staged output on the flow's machine (fetched from a remote
+    staging; a local one is there already)."""
+    return [replace(o, staged=staging.fetch(o.key)) if o.key and o.staged is None else o for o in outcomes]
 
 
 def _pose_failure(exc: IsolatedError, pr: ProbeResult, settings: Settings) -> str:
@@ -136,8 +151,8 @@ def _pose_failure(exc: IsolatedError, pr: ProbeResult, settings: Settings) -> st
     return str(exc)
 
 
-def _summary_from_staged(path: Path) -> PoseSummary:
-    df = pl.read_parquet(path, columns=["frame_idx", "person"])
+def _summary_from_staged(df: pl.DataFrame) -> PoseSummary:
+    """A pose summary from a staged file's `frame_idx` and `person` columns (its time unknown: 0 s)."""
     return PoseSummary(df.height, int(df["person"].sum()), int(df["frame_idx"].max() or -1), 0.0)
 
 
@@ -183,7 +198,11 @@ def quarantine_rows(plan_: RunPlan, outcomes: list[PoseOutcome], now: dt.datetim
 
 
 def _ok(outcomes: list[PoseOutcome]) -> list[PoseOutcome]:
-    return [o for o in outcomes if o.reason is None and o.staged is not None]
+    """The outcomes of posed videos; their output must be on this machine (`collect`)."""
+    ok = [o for o in outcomes if o.reason is None]
+    if any(o.staged is None for o in ok):
+        raise ValueError("pose output not collected onto the flow's machine: call `collect` first")
+    return ok
 
 
 def _staged_frames(ok: list[PoseOutcome]) -> pl.DataFrame:

@@ -1,37 +1,40 @@
 """A progress bar for `hingeflow run`, read from the warehouse rather than from the runner.
 
-Each video's pose output appears as one staged file (written atomically), so
-counting those files shows progress whatever runs the tasks: threads, processes
-or Dask workers sharing the warehouse's disk.
+Each video's pose output appears as one staged file (written atomically, see
+`hingeflow.pose_staging`), so counting those files shows progress whatever runs
+the tasks: threads, processes, or Dask workers on other machines.
 """
 
 from __future__ import annotations
 
 import threading
-from pathlib import Path
+from collections.abc import Callable
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 
 class PoseProgress:
-    """Context manager: a bar of videos posed (`expected`: their staged pose files), then a
-    spinner for the later stages, until the block ends."""
+    """Context manager: a bar of `total` videos posed (`staged()` counts their staged pose
+    files), then a spinner for the later stages, until the block ends."""
 
-    def __init__(self, console: Console, expected: list[Path], poll_s: float = 0.5):
-        self.expected, self.poll_s = expected, poll_s
+    def __init__(self, console: Console, total: int, staged: Callable[[], int], poll_s: float = 0.5):
+        self.total, self.staged, self.poll_s = total, staged, poll_s
         self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TimeElapsedColumn(), console=console, transient=True)
-        self.task = self.bar.add_task("pose", total=len(expected))
+        self.task = self.bar.add_task("pose", total=total)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def _watch(self) -> None:
         done = 0  # highest count seen: staged files are removed again when the run commits
         while not self._stop.wait(self.poll_s):
-            done = max(done, sum(p.exists() for p in self.expected))
+            try:
+                done = max(done, self.staged())
+            except OSError:  # a bucket that did not answer this time: the bar waits for the next poll
+                continue
             self.bar.update(self.task, completed=done)
-            if done == len(self.expected):
+            if done == self.total:
                 self.bar.update(self.task, description="analyse, validate, commit, report")
 
     def __enter__(self) -> PoseProgress:

@@ -3,8 +3,9 @@
 The pipeline itself works on local folders. For a URL it works on a local copy:
 - a remote **inbox** is mirrored before planning; only new or changed objects
   are downloaded (size + ETag/mtime as last seen, kept in the copy's index file);
-- a remote **warehouse** is pulled the same way before a run (its `_staging/` is
-  private to each machine and never pulled), and pushed back after the run
+- a remote **warehouse** is pulled the same way before a run (never its `_staging/`:
+  each machine's own work, and in the bucket pose output on its way to a flow, see
+  `hingeflow.pose_staging`), and pushed back after the run
   commits, in an order that keeps the commit protocol for anyone reading the
   bucket: the run's new part files go under `_staging/push/` first, then its
   commit marker, then the part files move into place; files the run removed

@@ -91,9 +91,6 @@ class Warehouse:
         """Parent of each run's staged part files."""
         return self.root / "_staging" / "runs"
 
-    def staged_frames(self, key: str) -> Path:
-        return self.staging_dir / f"{key}.parquet"
-
     def marker(self, run_id: str) -> Path:
         return self.runs_dir / f"{run_id}.json"
 
