@@ -117,13 +117,14 @@ def pose(outcome: ProbeOutcome, staging: PoseStaging, settings: Settings) -> Pos
     c, pr = outcome.candidate, outcome.probe
     if pr is None or outcome.reason:
         return PoseOutcome(c, pr, None, None, None, outcome.reason, stage="probe")
-    key = staging_key(c.video_id, pose_options(settings))
+    options = pose_options(settings)
+    key = staging_key(c.video_id, options)
     if staging.exists(key):  # left by an earlier run that did not commit: same bytes, same options
         summary = _summary_from_staged(staging.read(key, ["frame_idx", "person"]))
     else:
         try:
             with video_file(c) as path, staging.writing(key) as out:
-                args = (str(path), str(out), c.video_id, pr.width, pr.height, pose_options(settings))
+                args = (str(path), str(out), c.video_id, pr.width, pr.height, options)
                 summary = run_isolated(extract_pose, args, settings.pose_timeout_s, settings.worker_memory_mb)
         except IsolatedError as exc:
             return PoseOutcome(c, pr, None, None, None, f"pose failed: {_pose_failure(exc, pr, settings)}")

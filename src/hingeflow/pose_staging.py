@@ -62,9 +62,17 @@ class PoseStaging:
         """How many of `keys` are staged (one listing for a remote staging)."""
         if self.remote is None:
             return sum(self.local_file(k).exists() for k in keys)
-        fs, root = storage.url_to_fs(self.remote)
-        names = {p.rsplit("/", 1)[-1] for p in fs.ls(root, detail=False, refresh=True)} if fs.exists(root) else set()
+        names = set(self._remote_listing())
         return sum(f"{k}.parquet" in names for k in keys)
+
+    def _remote_listing(self) -> dict[str, str]:
+        """File name -> path of everything in the remote staging (one listing; {} before the first file)."""
+        fs, root = storage.url_to_fs(self.remote)
+        try:
+            found = fs.ls(root, detail=False, refresh=True)
+        except FileNotFoundError:
+            return {}
+        return {p.rsplit("/", 1)[-1]: p for p in found}
 
     def read(self, key: str, columns: list[str]) -> pl.DataFrame:
         """`columns` of the staged file (read where the pose task wrote it)."""
@@ -111,10 +119,9 @@ class PoseStaging:
                 path.unlink(missing_ok=True)
                 gone += 1
         if self.remote is not None:
-            fs, root = storage.url_to_fs(self.remote)
-            found = fs.ls(root, detail=False, refresh=True) if fs.exists(root) else []
-            doomed = [p for p in found if theirs(p.rsplit("/", 1)[-1])]
+            doomed = [path for name, path in self._remote_listing().items() if theirs(name)]
             if doomed:
+                fs, _ = storage.url_to_fs(self.remote)
                 fs.rm(doomed)
             gone += len(doomed)
         return gone
