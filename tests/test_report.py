@@ -89,6 +89,20 @@ def demo(demo_run):
     return Warehouse(demo_run.warehouse), demo_run.truth, demo_run.root
 
 
+def test_a_rep_without_a_keyframe_shows_why_instead_of_a_picture():
+    from hingeflow.report.render import thumbs
+
+    kf = pl.DataFrame({"video_id": ["a", "a"], "rep_index": [1, 2], "image_webp": [b"RIFF", None],
+                       "reason": [None, "no frame within 0.3 s of the bottom has a believable pose"]},
+                      schema_overrides={"image_webp": pl.Binary})
+    reps = pl.DataFrame({"video_id": ["a", "a"], "rep_index": [1, 2], "load_kg": [60.0, 60.0],
+                         "form_score": [90.0, 40.0]})
+    best, worst = thumbs(kf, reps)
+    assert best.src.startswith("data:image/webp;base64,") and best.reason is None
+    assert worst.src is None and "believable pose" in worst.reason
+    assert "No picture: {{ k.reason }}" in (Path(__file__).parents[1] / "reports" / "athlete.html.j2").read_text()
+
+
 def test_the_report_names_the_true_breakdown_load_and_the_injected_fault(demo):
     """Each synthetic athlete with a true breakdown: the page names a load within one load step of it,
     and the label of a fault the truth injected at the loads above it."""

@@ -26,6 +26,7 @@ from hingeflow.parquet_io import write_parquet_atomic
 from hingeflow.pose import POSE_MODEL, POSE_MODEL_VERSION, PoseOptions, PoseSummary, extract_pose
 from hingeflow.probe import ProbeResult, probe_video
 from hingeflow.report import keyframes
+from hingeflow.report.faces import FaceCheck
 from hingeflow.settings import Settings
 from hingeflow.planning import RunPlan, localise, plan, push  # noqa: F401  (stages of this module's flow)
 from hingeflow.pose_staging import PoseStaging
@@ -358,44 +359,60 @@ def _grab_all(jobs: list[tuple[str, list[int]]]) -> list[dict]:
 
 
 def stage_keyframes(plan_: RunPlan, outcomes: list[PoseOutcome], warehouse: Warehouse, settings: Settings) -> int:
-    """Stage the run's report keyframes: the bottom frame of each video's best and worst kept rep,
-    decoded from the inbox in one child process (time limit: the probe's per video), face
-    covered, pose drawn. Keyframes are optional: a failed decode leaves them out. Returns
-    how many were staged."""
+    """Stage the run's report keyframes (:func:`keyframe_rows` on the run's staged tables).
+    Keyframes are optional: a failed decode leaves them out. Returns how many images were staged."""
     reps = warehouse.read_staged(schemas.REPS, plan_.run_id)
     if not reps.height:
         return 0
-    frames = warehouse.read_staged(schemas.FRAMES, plan_.run_id, [*keyframes.FRAME_COLUMNS, "person"])
+    sources = {o.candidate.video_id: (str(o.candidate.path), max(o.probe.width, o.probe.height))
+               for o in _ok(outcomes)}
+    rows = keyframe_rows(reps, warehouse.read_staged(schemas.FRAMES, plan_.run_id, keyframes.FRAME_COLUMNS),
+                         warehouse.read_staged(schemas.VIDEOS, plan_.run_id), sources, settings)
+    if rows is None:
+        return 0
+    warehouse.write_part(schemas.KEYFRAMES, schemas.to_arrow(schemas.KEYFRAMES, rows), plan_.run_id)
+    return sum(r["image_webp"] is not None for r in rows)
+
+
+def keyframe_rows(reps: pl.DataFrame, frames: pl.DataFrame, videos: pl.DataFrame,
+                  sources: dict[str, tuple[str, int]], settings: Settings) -> list[dict] | None:
+    """`keyframes` rows: for each video's best and worst rep, the plausible frame nearest its bottom,
+    decoded in one child process (time limit: the probe's per video), head and any confirmed face
+    covered, pose drawn, angles only where the quality gate lets them be measured; or, without such
+    a frame, the reason. `sources`: video_id -> (file, long side of the upright frame in px) for the
+    videos to draw. None when the decode failed."""
     wanted = keyframes.bottom_frames(keyframes.pick_reps(reps), frames)
-    by_video = {o.candidate.video_id: o for o in _ok(outcomes)}
+    measurable = dict(videos.select("video_id", quality_gate.sagittal_measurable()).iter_rows())
     groups = [(video_id, g) for (video_id,), g in wanted.group_by("video_id", maintain_order=True)
-              if video_id in by_video]
-    jobs = [(str(by_video[v].candidate.path), g["frame_idx"].to_list()) for v, g in groups]
+              if video_id in sources]
+    jobs = [(sources[v][0], g["frame_idx"].drop_nulls().to_list()) for v, g in groups]
     try:
         grabbed = run_isolated(_grab_all, (jobs,), settings.probe_timeout_s * max(1, len(jobs)),
                                settings.worker_memory_mb)
     except IsolatedError:
-        return 0
+        return None
     rows = []
-    with keyframes.FaceFinder() as finder:
+    with FaceCheck() as check:
         for (video_id, g), images in zip(groups, grabbed):
-            rows += _keyframe_rows(video_id, g, images, by_video[video_id].probe, finder)
-    warehouse.write_part(schemas.KEYFRAMES, schemas.to_arrow(schemas.KEYFRAMES, rows), plan_.run_id)
-    return len(rows)
+            rows += _keyframe_rows(video_id, g, images, sources[video_id][1], check, measurable.get(video_id, False))
+    return rows
 
 
-def _keyframe_rows(video_id: str, wanted: pl.DataFrame, images: dict, pr: ProbeResult,
-                   finder: keyframes.FaceFinder) -> list[dict]:
-    """`keyframes` rows of one video from its decoded frames (those without a located head left out)."""
+def _keyframe_rows(video_id: str, wanted: pl.DataFrame, images: dict, long_side: int, check: FaceCheck,
+                   measurable: bool) -> list[dict]:
+    """`keyframes` rows of one video from its decoded frames: an image, or the reason there is none."""
     rows = []
     for row in wanted.iter_rows(named=True):
-        rgb = images.get(row["frame_idx"])
-        made = keyframes.render_keyframe(rgb, row, max(pr.width, pr.height), finder) if rgb is not None else None
-        if made is not None:
-            webp, width, height = made
-            rows.append({"video_id": video_id, "week": row["week"], "rep_index": row["rep_index"],
-                         "which": row["which"], "frame_idx": row["frame_idx"], "t_s": row["t_s"],
-                         "width": width, "height": height, "image_webp": webp})
+        made = row["reason"]
+        if made is None:
+            rgb = images.get(row["frame_idx"])
+            made = (keyframes.render_keyframe(rgb, row, long_side, check, measurable)
+                    if rgb is not None else "frame could not be decoded")
+        webp, width, height = made if isinstance(made, tuple) else (None, None, None)
+        rows.append({"video_id": video_id, "week": row["week"], "rep_index": row["rep_index"],
+                     "which": row["which"], "frame_idx": row["frame_idx"], "t_s": row["t_s"],
+                     "width": width, "height": height, "image_webp": webp,
+                     "reason": made if isinstance(made, str) else None})
     return rows
 
 

@@ -127,10 +127,25 @@ def _pct(expr: pl.Expr) -> pl.Expr:
     return (expr * 100).round(0).cast(pl.Int64).cast(pl.String) + "%"
 
 
+def _side_declared() -> pl.Expr:
+    """The manifest declares a side view (or no view, which means side)."""
+    return pl.col("camera_view").is_null() | (pl.col("camera_view") == "side")
+
+
+def sagittal_measurable() -> pl.Expr:
+    """Per video (columns camera_view, side_on_ratio, sagittal_vis_mean, lr_swap_rate): whether the gate
+    lets sagittal angles (trunk, hip, knee) be read off the image: a declared side view whose camera
+    looks side-on, with the near side visible and the legs' labels not flipping. Null measures count as
+    not measurable."""
+    return (_side_declared() & (pl.col("side_on_ratio") <= SIDE_ON_MAX_RATIO)
+            & (pl.col("sagittal_vis_mean") >= MIN_SAGITTAL_VIS)
+            & (pl.col("lr_swap_rate") <= MAX_LR_SWAP_RATE)).fill_null(False)
+
+
 def _reasons() -> list[pl.Expr]:
     """One expression per check: a reason sentence where the check fails, else null."""
     view = pl.col("camera_view")
-    side_declared = view.is_null() | (view == "side")
+    side_declared = _side_declared()
     not_side_on = pl.col("side_on_ratio") > SIDE_ON_MAX_RATIO
     others = pl.col("other_person_frac")
     return [

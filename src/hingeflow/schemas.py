@@ -400,17 +400,20 @@ KEYFRAMES = Table(
     name="keyframes",
     key=("video_id", "rep_index"),
     partition_by="week",
-    doc="Report thumbnails: the bottom frame of each video's best and worst rep, head covered, pose drawn on.",
+    doc="Report thumbnails: the bottom frame of each video's best and worst rep, head covered, pose drawn on; "
+        "or, where no frame near the bottom has a believable pose (or a face could not be covered), why not.",
     columns=(
         *_VIDEO_AND_WEEK,
         Column("rep_index", pa.int32(), False, min_value=1),
         Column("which", pa.string(), False, doc="best | worst rep of the video by form score",
                allowed=("best", "worst")),
-        Column("frame_idx", pa.int32(), False, doc="the frame shown (decode order)", min_value=0),
-        Column("t_s", pa.float64(), False, unit="s", min_value=0),
-        Column("width", pa.int32(), False, unit="px", min_value=1),
-        Column("height", pa.int32(), False, unit="px", min_value=1),
-        Column("image_webp", pa.binary(), False, doc="WebP thumbnail; the head is covered (flat grey square) before encoding"),
+        Column("frame_idx", pa.int32(), doc="the frame shown (decode order); null without an image", min_value=0),
+        Column("t_s", pa.float64(), unit="s", doc="time of the frame shown; null without an image", min_value=0),
+        Column("width", pa.int32(), unit="px", min_value=1),
+        Column("height", pa.int32(), unit="px", min_value=1),
+        Column("image_webp", pa.binary(), doc="WebP thumbnail; the head and every confirmed face are covered (flat "
+                                              "grey) before encoding; null when there is no image (see reason)"),
+        Column("reason", pa.string(), doc="why the rep has no image; null when it has one"),
     ),
 )
 

@@ -4,8 +4,14 @@ with the skeleton and measured angles drawn on and the head covered.
 Pure parts pick the reps and their frames and draw on images; `grab_frames` decodes
 the chosen frames (run it in a child process: footage is untrusted). Landmarks are
 image pixels of the upright frame (as in `frames`). A thumbnail is a square-ish crop
-around the person, long side `THUMB_PX`, WebP encoded. A frame without head landmarks
-is never kept: no keyframe is better than a visible face.
+around the person, long side `THUMB_PX`, WebP encoded.
+
+A keyframe never misleads: its frame is the one nearest the rep's bottom, within
+`BOTTOM_WINDOW_S`, whose pose passes the tracking and plausibility checks
+(:mod:`hingeflow.plausibility`); angles are printed only where the quality gate lets them
+be measured (:func:`hingeflow.quality_gate.sagittal_measurable`); a frame without head
+landmarks is never kept (no keyframe is better than a visible face). A rep without such a
+frame gets no image and a reason the report shows.
 """
 
 from __future__ import annotations
@@ -18,17 +24,20 @@ import polars as pl
 from PIL import Image, ImageDraw
 
 from hingeflow.decode import scaled_size, upright
-from hingeflow.landmarks import INDEX, LANDMARKS
+from hingeflow.landmarks import LANDMARKS
+from hingeflow.plausibility import JOINTS, plausible
+from hingeflow.report.faces import FACE_FILL, FaceCheck, cover_faces, head_circle
 
 THUMB_PX = 240  # long side of a thumbnail (a crop around the person)
 DECODE_PX = 960  # long side the frame is decoded at before cropping
 WEBP_QUALITY = 70
-FACE_FILL = (128, 128, 128)  # what covers the head
-HEAD = range(INDEX["mouth_right"] + 1)  # nose, eyes, ears, mouth
+BOTTOM_WINDOW_S = 0.3  # a keyframe's frame lies at most this far from its rep's bottom time (s)
+NOT_MEASURABLE = "angles not measurable from this camera"  # the caption where the gate says so
 BONES = [("shoulder", "elbow"), ("elbow", "wrist"), ("shoulder", "hip"), ("hip", "knee"), ("knee", "ankle"),
          ("ankle", "heel"), ("heel", "foot_index"), ("ankle", "foot_index")]
-FRAME_COLUMNS = ["video_id", "frame_idx", "t_s", "near_side", "trunk_angle_deg", "knee_flexion_deg",
-                 "hip_flexion_deg", *(f"{n}_{a}" for n in LANDMARKS for a in ("x", "y"))]
+FRAME_COLUMNS = ["video_id", "frame_idx", "t_s", "person", "near_side", "trunk_angle_deg", "knee_flexion_deg",
+                 "hip_flexion_deg", *(f"{n}_{a}" for n in LANDMARKS for a in ("x", "y")),
+                 *(f"{s}_{j}_vis" for s in ("left", "right") for j in JOINTS)]
 
 
 def pick_reps(reps: pl.DataFrame) -> pl.DataFrame:
@@ -42,13 +51,22 @@ def pick_reps(reps: pl.DataFrame) -> pl.DataFrame:
 
 
 def bottom_frames(picks: pl.DataFrame, frames: pl.DataFrame) -> pl.DataFrame:
-    """For each picked rep, the analysed frame with a person nearest its bottom time, with the
-    columns drawing needs (`FRAME_COLUMNS`)."""
-    found = frames.filter(pl.col("person")).select(FRAME_COLUMNS).sort("t_s")
-    return (picks.sort("t_bottom_s")
-            .join_asof(found, left_on="t_bottom_s", right_on="t_s", by="video_id", strategy="nearest",
-                       check_sortedness=False)  # sorted by time overall, hence within each video
-            .drop_nulls("frame_idx").sort("video_id", "rep_index"))
+    """For each picked rep, the frame nearest its bottom time, at most `BOTTOM_WINDOW_S` away,
+    whose pose is plausible, with the columns drawing needs (`FRAME_COLUMNS`). A rep without
+    one keeps a row with null `frame_idx` and a `reason` (null where a frame was found)."""
+    checked = plausible(frames.select(FRAME_COLUMNS)).sort("t_s")
+    good = checked.filter(pl.col("plausible")).drop("plausible", "implausible_reason")
+    nearest = (checked.select("video_id", pl.col("t_s").alias("_t"), "implausible_reason").sort("_t"))
+    picks = picks.sort("t_bottom_s")
+    found = picks.join_asof(good, left_on="t_bottom_s", right_on="t_s", by="video_id", strategy="nearest",
+                            tolerance=BOTTOM_WINDOW_S, check_sortedness=False)  # sorted overall, so per video
+    why = picks.join_asof(nearest, left_on="t_bottom_s", right_on="_t", by="video_id", strategy="nearest",
+                          check_sortedness=False).select("video_id", "rep_index", "implausible_reason")
+    reason = pl.when(pl.col("frame_idx").is_not_null()).then(None).otherwise(
+        pl.lit(f"no frame within {BOTTOM_WINDOW_S:g} s of the bottom has a believable pose (")
+        + pl.col("implausible_reason").fill_null("no analysed frame") + ")")
+    return (found.join(why, on=["video_id", "rep_index"], how="left").with_columns(reason.alias("reason"))
+            .drop("implausible_reason").sort("video_id", "rep_index"))
 
 
 def grab_frames(path: str, frame_idxs: list[int], long_side_px: int = DECODE_PX) -> dict[int, np.ndarray]:
@@ -74,24 +92,15 @@ def _point(row: dict, name: str, scale: float) -> tuple[float, float] | None:
     return x * scale, y * scale
 
 
+def scaled(row: dict, scale: float) -> dict:
+    """The landmark pixels of `row` (`<landmark>_x`, `<landmark>_y`) times `scale`; NaN stays NaN."""
+    return {f"{n}_{a}": (v * scale if (v := row.get(f"{n}_{a}")) is not None else np.nan)
+            for n in LANDMARKS for a in ("x", "y")}
+
+
 def face_circle(row: dict, scale: float) -> tuple[float, float, float] | None:
-    """(x, y, radius) in thumbnail pixels covering the whole head (face and hair), from the
-    nose, eye, ear and mouth landmarks: centred between the face landmarks and the ears, radius
-    the larger of 2.2x their spread and 0.7x the nose-to-shoulder distance. None without head
-    landmarks."""
-    pts = [p for p in (_point(row, LANDMARKS[i], scale) for i in HEAD) if p is not None]
-    if len(pts) < 3:
-        return None
-    xy = np.array(pts)
-    ears = [p for p in (_point(row, f"{s}_ear", scale) for s in ("left", "right")) if p is not None]
-    cx, cy = (xy.mean(axis=0) + np.mean(ears, axis=0)) / 2 if ears else xy.mean(axis=0)
-    radius = 2.2 * float(np.max(np.hypot(xy[:, 0] - cx, xy[:, 1] - cy)))
-    shoulders = [p for p in (_point(row, f"{s}_shoulder", scale) for s in ("left", "right")) if p is not None]
-    nose = _point(row, "nose", scale)
-    if shoulders and nose:
-        sx, sy = np.mean(shoulders, axis=0)
-        radius = max(radius, 0.7 * float(np.hypot(sx - nose[0], sy - nose[1])))
-    return float(cx), float(cy), max(radius, 6.0)
+    """The head circle (:func:`hingeflow.report.faces.head_circle`) in pixels of the frame scaled by `scale`."""
+    return head_circle(scaled(row, scale))
 
 
 def cover_face(image: Image.Image, circle: tuple[float, float, float]) -> Image.Image:
@@ -146,57 +155,22 @@ def _moved(row: dict, scale: float, box: tuple[int, int, int, int], zoom: float)
     return out
 
 
-def angles_caption(row: dict) -> str:
+def angles_caption(row: dict, measurable: bool = True) -> str:
+    """The frame's trunk, hip and knee angles (deg) as a label; :data:`NOT_MEASURABLE` when the
+    quality gate says the view does not show them."""
+    if not measurable:
+        return NOT_MEASURABLE
     parts = [(label, row.get(col)) for label, col in (("trunk", "trunk_angle_deg"), ("hip", "hip_flexion_deg"),
                                                        ("knee", "knee_flexion_deg"))]
     return "  ".join(f"{label} {value:.0f}°" for label, value in parts if value is not None and not np.isnan(value))
 
 
-class FaceFinder:
-    """MediaPipe's bundled face detectors (short and full range): face boxes in an image, in
-    pixels. Covers faces the pose landmarks do not reach, such as bystanders."""
-
-    def __init__(self, min_confidence: float = 0.5) -> None:
-        import mediapipe as mp
-
-        face = mp.solutions.face_detection.FaceDetection
-        self.models = [face(model_selection=m, min_detection_confidence=min_confidence) for m in (0, 1)]
-
-    def __enter__(self) -> FaceFinder:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for m in self.models:
-            m.close()
-
-    def __call__(self, image: Image.Image) -> list[tuple[int, int, int, int]]:
-        rgb = np.ascontiguousarray(np.asarray(image.convert("RGB")))
-        boxes = []
-        for model in self.models:
-            for d in model.process(rgb).detections or []:
-                b = d.location_data.relative_bounding_box
-                x, y, w, h = b.xmin * image.width, b.ymin * image.height, b.width * image.width, b.height * image.height
-                boxes.append((int(x - 0.3 * w), int(y - 0.5 * h), int(x + 1.3 * w) + 1, int(y + 1.3 * h) + 1))
-        return boxes
-
-
-def cover_found_faces(image: Image.Image, finder: FaceFinder, passes: int = 2) -> Image.Image | None:
-    """`image` with every face `finder` sees covered; None if one is still found after `passes`."""
-    for _ in range(passes):
-        boxes = finder(image)
-        if not boxes:
-            return image
-        image = image.copy()
-        pen = ImageDraw.Draw(image)
-        for box in boxes:
-            pen.rectangle(box, fill=FACE_FILL)
-    return None if finder(image) else image
-
-
-def compose_keyframe(rgb: np.ndarray, row: dict, full_long_side: float, cover: bool = True) -> Image.Image | None:
+def compose_keyframe(rgb: np.ndarray, row: dict, full_long_side: float, cover: bool = True,
+                     measurable: bool = True) -> Image.Image | None:
     """One keyframe image: the crop around the person with the head covered (`cover=False`
-    only to show what the cover hides), pose and angles drawn; None when the head cannot be
-    located. `full_long_side`: long side (px) of the frame the landmarks are measured in."""
+    only to show what the cover hides), pose and angles drawn (no angles unless `measurable`);
+    None when the head cannot be located. `full_long_side`: long side (px) of the frame the
+    landmarks are measured in."""
     image = Image.fromarray(rgb)
     scale = max(image.size) / full_long_side
     circle = face_circle(row, scale)
@@ -207,17 +181,28 @@ def compose_keyframe(rgb: np.ndarray, row: dict, full_long_side: float, cover: b
     zoom = THUMB_PX / max(crop.size)
     crop = crop.resize((max(1, round(crop.width * zoom)), max(1, round(crop.height * zoom))),
                        Image.Resampling.LANCZOS)
-    return draw_pose(crop, _moved(row, scale, box, zoom), 1.0, angles_caption(row))
+    return draw_pose(crop, _moved(row, scale, box, zoom), 1.0, angles_caption(row, measurable))
 
 
-def render_keyframe(rgb: np.ndarray, row: dict, full_long_side: float,
-                    finder: FaceFinder) -> tuple[bytes, int, int] | None:
-    """(WebP bytes, width, height) of one keyframe (:func:`compose_keyframe`, head covered, then any face the
-    `finder` still sees, e.g. a bystander's); None without a head or with a face left."""
-    image = compose_keyframe(rgb, row, full_long_side)
-    image = cover_found_faces(image, finder) if image is not None else None
+def thumb_pose(row: dict, full_long_side: float, decoded_size: tuple[int, int]) -> dict:
+    """The landmarks of `row` in pixels of its keyframe thumbnail, for a frame decoded at `decoded_size`
+    (the mapping :func:`compose_keyframe` applies)."""
+    scale = max(decoded_size) / full_long_side
+    box = person_box(row, scale, decoded_size)
+    zoom = THUMB_PX / max(box[2] - box[0], box[3] - box[1])
+    return _moved(row, scale, box, zoom)
+
+
+def render_keyframe(rgb: np.ndarray, row: dict, full_long_side: float, check: FaceCheck,
+                    measurable: bool = True) -> tuple[bytes, int, int] | str:
+    """(WebP bytes, width, height) of one keyframe (:func:`compose_keyframe`, head covered, then any
+    face `check` confirms, e.g. a bystander's, covered too); or why there is none."""
+    image = compose_keyframe(rgb, row, full_long_side, measurable=measurable)
     if image is None:
-        return None
+        return "head not located in the frame (a keyframe could show a face)"
+    image = cover_faces(image, check, thumb_pose(row, full_long_side, (rgb.shape[1], rgb.shape[0])))
+    if image is None:
+        return "a face stayed visible after covering"
     buf = io.BytesIO()
     image.save(buf, format="WEBP", quality=WEBP_QUALITY, method=4)
     return buf.getvalue(), image.width, image.height

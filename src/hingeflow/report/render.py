@@ -30,8 +30,9 @@ STAMP = ".rendered-from"  # under REPORTS_DIR: fingerprint of the tables the pag
 
 @dataclass(frozen=True)
 class Thumb:
-    src: str  # data: URI of the WebP image
+    src: str | None  # data: URI of the WebP image; None when the rep has no keyframe
     caption: str
+    reason: str | None = None  # why there is no image
 
 
 def thumbs(keyframes: pl.DataFrame, reps: pl.DataFrame) -> list[Thumb]:
@@ -43,9 +44,12 @@ def thumbs(keyframes: pl.DataFrame, reps: pl.DataFrame) -> list[Thumb]:
         g = g.sort("form_score", "rep_index")
         picks = [("best", g.row(-1, named=True))] + ([("worst", g.row(0, named=True))] if g.height > 1 else [])
         for which, row in picks:
+            caption = f"{kg(load)}, {which} rep (score {row['form_score']:.0f})"
+            if row["image_webp"] is None:
+                out.append(Thumb(None, caption, row["reason"] or "no keyframe"))
+                continue
             data = base64.b64encode(row["image_webp"]).decode()
-            out.append(Thumb(f"data:image/webp;base64,{data}",
-                             f"{kg(load)}, {which} rep (score {row['form_score']:.0f})"))
+            out.append(Thumb(f"data:image/webp;base64,{data}", caption))
     return out
 
 
