@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from hingeflow.landmarks import INDEX
+from hingeflow.landmarks import INDEX, LANDMARKS
 
 DETECT_CONFIDENCE = 0.5  # BlazeFace score for a raw detection (MediaPipe's default)
 PRESENCE_THRESHOLD = 0.5  # Face Mesh's face-presence score for a confirmation (MediaPipe's default)
@@ -73,10 +73,12 @@ class Faces:
 
     @property
     def confirmed(self) -> list[Box]:
+        """Boxes of the detections that count as faces."""
         return [d.box for d in self.detections if d.confirmed]
 
     @property
     def rejected(self) -> list[Detection]:
+        """The detections that do not count as faces."""
         return [d for d in self.detections if not d.confirmed]
 
 
@@ -91,8 +93,6 @@ def head_circle(pose: dict) -> tuple[float, float, float] | None:
     """(x, y, radius) in the pose's pixels covering the whole head (face and hair): centred between
     the face landmarks and the ears, radius the larger of 2.2x their spread and 0.7x the
     nose-to-shoulder distance. None with fewer than 3 head landmarks."""
-    from hingeflow.landmarks import LANDMARKS
-
     pts = [p for p in (_point(pose, LANDMARKS[i]) for i in HEAD) if p is not None]
     if len(pts) < 3:
         return None
