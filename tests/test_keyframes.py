@@ -132,3 +132,9 @@ def test_no_confirmed_face_in_any_keyframe_of_the_synthetic_gym(demo_run):
     print(result.line())
     assert result.keyframes >= videos.height  # every synthetic video shows at least one rep
     assert result.covered_confirmed == 0
+
+
+def test_grabbing_no_frames_does_not_open_the_video(tmp_path):
+    """A video whose picked reps have no believable frame asks for nothing: no decode at all
+    (a path that does not exist would raise if it were opened)."""
+    assert keyframes.grab_frames(str(tmp_path / "absent.mp4"), []) == {}

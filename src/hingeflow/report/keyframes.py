@@ -72,6 +72,8 @@ def bottom_frames(picks: pl.DataFrame, frames: pl.DataFrame) -> pl.DataFrame:
 def grab_frames(path: str, frame_idxs: list[int], long_side_px: int = DECODE_PX) -> dict[int, np.ndarray]:
     """Decode the frames with these decode-order indices: upright RGB, long side at most `long_side_px`."""
     wanted, out = set(frame_idxs), {}
+    if not wanted:  # e.g. no frame of the video's picked reps had a believable pose: nothing to decode
+        return out
     with av.open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
