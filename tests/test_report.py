@@ -13,6 +13,7 @@ import pytest
 
 from hingeflow import schemas
 from hingeflow.analytics.breakdown import breakdown, sets_table, week_over_week
+from hingeflow.analytics.evidence import EVIDENCE
 from hingeflow.analytics.faults import FAULTS
 from hingeflow.report.content import athlete_report, load_cues
 from hingeflow.warehouse import Warehouse
@@ -62,6 +63,19 @@ def test_the_headline_names_the_breakdown_load_what_changed_and_how_many_reps():
     assert [f.fault for f in section.faults] == ["rounded_back"] and section.faults[0].reps == 9
     assert "Keep the working sets at 100 kg" in section.next_step and load_cues()["rounded_back"].drill in section.next_step
     assert section.flagged[0].reasons == ["person small in frame: 12% of image height"]
+
+
+def test_each_fault_shows_its_clearest_evidence_in_words():
+    reps = _reps({60: [2, 2, 2], 120: [11, 12, 10]}, faults_at={120: 2})
+    ev = lambda value, verdict: [{"fault": "rounded_back", "metric": "chord_shortening_pct change", "value": value,  # noqa: E731
+                                  "threshold": 4.0, "baseline": 2.0, "noise": 3.66, "margin": (value - 4.0) / 3.66,
+                                  "verdict": verdict}]
+    evidence = [[] for _ in range(3)] + [ev(9.0, "fault"), ev(10.0, "fault"), ev(6.0, "not_assessable")]
+    reps = reps.with_columns(pl.Series("fault_evidence", evidence, dtype=pl.List(EVIDENCE)))
+    (seen,) = athlete_report("a1", _tables(reps), load_cues()).sections[0].faults
+    assert seen.evidence == ("at 120 kg: chord shortening changed by 10% from your light-load 2% "
+                             "(limit 4%, noise ±4%)")
+    assert seen.not_assessable == 1
 
 
 def test_a_change_within_noise_is_said_to_be_within_noise():

@@ -130,11 +130,18 @@ def checks_for(table: Table) -> list[Check]:
 def validation_view(table: Table, df: pl.DataFrame) -> pl.DataFrame:
     """The frame GX validates: list columns joined with ",", derived step columns added.
 
+    A list of structs is viewed through its column's `view_fields`: each element becomes
+    those fields joined with ":" (e.g. "rounded_back:fault").
+
     Columns the frame lacks stay absent (the column-set check reports them); a
     step column whose inputs are missing is all null.
     """
+    fields = {c.name: c.view_fields for c in table.columns if c.view_fields}
     lists = [n for n, dtype in df.schema.items() if isinstance(dtype, pl.List)]
-    view = df.with_columns(pl.col(n).cast(pl.List(pl.String)).list.join(",") for n in lists)
+    view = df.with_columns(
+        (pl.col(n).list.eval(pl.concat_str([pl.element().struct.field(f) for f in fields[n]], separator=":"))
+         if n in fields else pl.col(n).cast(pl.List(pl.String))).list.join(",")
+        for n in lists)
     for inc in table.increasing:
         needed = [inc.column, inc.order_by, *inc.within]
         if all(c in df.columns for c in needed):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import pyarrow as pa
 import polars as pl
 
+from hingeflow.analytics.evidence import EVIDENCE, VERDICTS
 from hingeflow.analytics.faults import FAULTS
 from hingeflow.analytics.metrics import METRIC_COLUMNS
 from hingeflow.landmarks import LANDMARKS
@@ -21,6 +22,9 @@ from hingeflow.settings import CAMERA_VIEWS
 
 SHA256 = r"^[0-9a-f]{64}$"
 ISO_WEEK = r"^[0-9]{4}-W[0-9]{2}$"
+# one fault decision's evidence (``analytics.evidence.EVIDENCE`` in Arrow types)
+EVIDENCE_ARROW = pa.struct([pa.field(name, pa.string() if dtype == pl.String else pa.float64())
+                            for name, dtype in EVIDENCE.to_schema().items()])
 EXERCISES_PARAM = "exercises"  # run-time value set: the exercises this deployment is configured for
 
 
@@ -46,6 +50,7 @@ class Column:
     allowed: tuple[str, ...] | None = None
     allowed_from: str | None = None
     pattern: str | None = None
+    view_fields: tuple[str, ...] = ()  # list of structs: validated as these fields joined with ":"
 
 
 @dataclass(frozen=True)
@@ -290,6 +295,11 @@ REPS = Table(
         Column("t_end_s", pa.float64(), False, unit="s", min_value=0),
         *(_metric_column(m) for m in METRIC_COLUMNS),
         Column("faults", pa.list_(pa.string()), False, doc="fault names from DESIGN.md", allowed=FAULTS),
+        Column("fault_evidence", pa.list_(EVIDENCE_ARROW),
+               doc="one entry per rule judged: fault, metric, value, threshold, baseline, noise, margin "
+                   "(noise units past the threshold), verdict (fault / not_assessable / clear); "
+                   "null on reps stored before evidence was recorded",
+               allowed=tuple(f"{f}:{v}" for f in FAULTS for v in VERDICTS), view_fields=("fault", "verdict")),
         Column("form_score", pa.float64(), False, unit="0-100", min_value=0, max_value=100),
         Column("confidence", pa.float64(), False, unit="0-1", doc="valid frames x view x signal quality",
                min_value=0, max_value=1),

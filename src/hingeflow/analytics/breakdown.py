@@ -19,26 +19,13 @@ from __future__ import annotations
 
 import polars as pl
 
+from .evidence import CHARTED_NOISE
 from .faults import FAULTS
 from .metrics import METRIC_COLUMNS
 
 KEYS = ["athlete_id", "recorded_on", "week", "exercise", "load_kg"]
 
-# Measurement noise per metric (the change a real difference must exceed), in the
-# metric's unit. Sources: coaching-criteria "Load and form" (spinal MDC 1-8 deg),
-# "Measurement accuracy" (2D knee MAE ~7 deg); chord/bulge/wrist from the spread of
-# repeated light-load reps on the synthetic gym.
-DEFAULT_NOISE: dict[str, float] = {
-    "trunk_angle_bottom_deg": 5.0,
-    "trunk_angle_top_deg": 4.0,
-    "knee_flexion_bottom_deg": 5.0,
-    "chord_shortening_pct": 3.0,
-    "back_bend_bottom_deg": 4.0,
-    "back_bulge_bottom": 0.02,
-    "wrist_offset_bottom": 0.1,
-    "descent_s": 0.15,
-    "hips_rise_trunk_progress": 0.2,
-}
+DEFAULT_NOISE = CHARTED_NOISE  # the metrics the breakdown judges, with their noise floors
 
 # +1: larger is worse, -1: smaller is worse, 0: either way is worse.
 DIRECTION: dict[str, int] = {

@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from hingeflow.analytics.breakdown import baseline_table, breakdown, sets_table, week_over_week
+from hingeflow.analytics.evidence import light_spread_table
 from hingeflow.analytics.faults import judge_reps
 from hingeflow.analytics.metrics import KEEP_NAN, METRIC_COLUMNS, NullReasons, measure_reps
 from hingeflow.analytics.profiles import Profile, load_profiles
@@ -190,7 +191,7 @@ def video_frames(frames: pl.DataFrame, video_ids: list[str]) -> VideoFrames:
 def judge(reps: pl.DataFrame, history: pl.DataFrame, profiles: dict[str, Profile]) -> pl.DataFrame:
     """Add faults and form_score to measured reps; baselines come from `history` + `reps`."""
     pool = pl.concat([history.select(reps.columns), reps], how="vertical_relaxed") if history.height else reps
-    return judge_reps(reps, profiles, baseline_table(pool))
+    return judge_reps(reps, profiles, baseline_table(pool), light_spread_table(pool))
 
 
 def analyse(frames: pl.DataFrame, videos: pl.DataFrame, history: pl.DataFrame,

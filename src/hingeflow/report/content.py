@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from hingeflow.analytics.breakdown import DEFAULT_NOISE, LABEL, format_value, per_load
+from hingeflow.analytics.metrics import METRIC_COLUMNS
 
 CUES_FILE = Path(__file__).resolve().parents[3] / "reports" / "cues.toml"
 
@@ -72,6 +73,8 @@ class FaultSeen:
     reps: int  # reps with the fault
     of_reps: int  # reps of the exercise
     loads_kg: list[float]  # loads where it was seen
+    evidence: str = ""  # the clearest flagged rep's evidence, in words
+    not_assessable: int = 0  # reps where the same rule fell inside the measurement noise
 
 
 @dataclass(frozen=True)
@@ -190,13 +193,39 @@ def _noise_notes(bd: dict, values: pl.DataFrame, metrics: list[str]) -> list[str
     return notes[:3]
 
 
+def evidence_words(ev: dict, load_kg: float) -> str:
+    """One rep's evidence in words: "at 120 kg: back bend 18° against your light-load 3° (limit +6°, noise ±4°)"."""
+    metric = ev["metric"].removesuffix(" change")
+    if metric not in METRIC_COLUMNS:  # a derived estimate: its name carries its unit
+        what = f"{ev['metric']} {ev['value']:.0f} (limit {ev['threshold']:.0f}, noise ±{ev['noise']:.0f})"
+    elif ev["baseline"] is not None:
+        what = (f"{_metric_words(metric)} changed by {format_value(metric, ev['value'])} from your light-load "
+                f"{format_value(metric, ev['baseline'])} (limit {format_value(metric, ev['threshold'])}, "
+                f"noise ±{format_value(metric, ev['noise'])})")
+    else:
+        what = (f"{_metric_words(metric)} {format_value(metric, ev['value'])} (limit "
+                f"{format_value(metric, ev['threshold'])}, noise ±{format_value(metric, ev['noise'])})")
+    return f"at {kg(load_kg)}: {what}"
+
+
 def _faults_seen(reps: pl.DataFrame, cues: dict[str, Cue]) -> list[FaultSeen]:
-    """Faults of an exercise's reps, most frequent first."""
+    """Faults of an exercise's reps, most frequent first, each with its clearest rep's evidence
+    (reps stored before evidence was recorded have none)."""
     exploded = reps.select("load_kg", pl.col("faults").alias("fault")).explode("fault", empty_as_null=True)
     seen = (exploded.drop_nulls("fault").group_by("fault")
             .agg(pl.len().alias("n"), pl.col("load_kg").unique().sort())
             .sort("n", "fault", descending=[True, False]))
-    return [FaultSeen(r["fault"], cues[r["fault"]], r["n"], reps.height, r["load_kg"])
+    clearest: dict[str, str] = {}
+    held: dict[str, int] = {}
+    if "fault_evidence" in reps.columns:
+        ev = (reps.select("load_kg", pl.col("fault_evidence").alias("ev")).explode("ev", empty_as_null=True)
+              .drop_nulls("ev").unnest("ev"))
+        for r in ev.filter(pl.col("verdict") == "fault").sort("margin", descending=True).unique(
+                "fault", keep="first").iter_rows(named=True):
+            clearest[r["fault"]] = evidence_words(r, r["load_kg"])
+        held = dict(ev.filter(pl.col("verdict") == "not_assessable").group_by("fault").len().iter_rows())
+    return [FaultSeen(r["fault"], cues[r["fault"]], r["n"], reps.height, r["load_kg"],
+                      clearest.get(r["fault"], ""), held.get(r["fault"], 0))
             for r in seen.iter_rows(named=True)]
 
 

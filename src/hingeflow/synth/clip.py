@@ -56,6 +56,13 @@ INCOMPLETE_DEG = 12.0
 LOCKED_KNEE_DEG = 5.0
 DRIFT_FRAC = 0.3
 RUSHED_ECC_S = 0.7
+# A fault whose generating amount lies past its label threshold by less than this band is
+# "borderline": labelled, but not scored (the analysis may fairly call it not assessable).
+# The bands are the measurement noise the analysis works with (coaching-criteria: spinal
+# MDC 1-8 deg, 2D knee error ~5-7 deg; trunk at lockout ~4 deg; bar path ~0.1 thigh;
+# lowering time ~0.15 s).
+BORDERLINE_BAND = {"rounded_back": 5.0, "lockout_overextension": 4.0, "incomplete_lockout": 4.0,
+                   "squatting_the_hinge": 5.0, "load_drift": 0.1, "rushed_eccentric": 0.15}
 
 
 def label_faults(exercise: str, r: RepSpec) -> list[str]:
@@ -80,6 +87,17 @@ def label_faults(exercise: str, r: RepSpec) -> list[str]:
     if r.hips_rise_first:
         f.append("hips_rise_first")
     return f
+
+
+def borderline_faults(exercise: str, r: RepSpec) -> list[str]:
+    """The labelled faults of ``r`` that lie within their BORDERLINE_BAND of the label threshold."""
+    past = {"rounded_back": r.rounding_bottom_deg - ROUNDED_DEG,
+            "lockout_overextension": OVEREXT_DEG - r.trunk_top_deg,
+            "incomplete_lockout": r.trunk_top_deg - INCOMPLETE_DEG,
+            "squatting_the_hinge": r.knee_bottom_deg - SQUAT_KNEE_DEG.get(exercise, 1e9),
+            "load_drift": r.drift_frac - DRIFT_FRAC,
+            "rushed_eccentric": RUSHED_ECC_S - r.eccentric_s}
+    return [f for f in label_faults(exercise, r) if f in past and past[f] < BORDERLINE_BAND[f]]
 
 
 @dataclass(frozen=True)
@@ -182,6 +200,7 @@ def clip_truth(spec: ClipSpec) -> ClipTruth:
             "knee_flexion_bottom_deg": float(frames["knee_flexion_deg"][ib]),
             "spine_rounding_bottom_deg": float(frames["spine_rounding_deg"][ib]),
             "faults": label_faults(spec.exercise, r),
+            "borderline": borderline_faults(spec.exercise, r),
         })
     return ClipTruth(float(fps_fraction(spec.fps)), spec.scene.width, spec.scene.height, spec.facing,
                      frames, reps, J)

@@ -10,7 +10,8 @@ Layout written by ``make_gym(out_dir)``::
     out_dir/truth/reps.parquet      per rep: video, athlete_id, exercise, load_kg, set_index,
                                     rep_index, t_start_s, t_bottom_s, t_end_s,
                                     trunk_angle_bottom_deg, knee_flexion_bottom_deg,
-                                    spine_rounding_bottom_deg, faults (list[str])
+                                    spine_rounding_bottom_deg, faults (list[str]),
+                                    borderline (list[str]: faults within the noise band, not scored)
     out_dir/truth/videos.parquet    per clip: video, athlete_id, exercise, load_kg, fps, n_frames, width, height
                                     (upright), rotation_deg (display matrix), facing
     out_dir/truth/athletes.json     per athlete: breakdown load per exercise, traits, body
@@ -110,6 +111,12 @@ class Athlete:
     rushes: bool  # lowers too fast above the breakdown load
     rounding_max_deg: float
     drift_max_frac: float
+    # how this athlete's clean reps differ from the exercise's base pattern (real lifters
+    # differ: tempo, where they stand tall, how deep and how bent-kneed they hinge)
+    tempo_scale: float = 1.0  # eccentric time multiplier (not the swing: its tempo is the bell's)
+    lockout_offset_deg: float = 0.0  # trunk at a clean lockout, + forward
+    depth_offset_deg: float = 0.0  # trunk at the bottom
+    knee_offset_deg: float = 0.0  # knee bend at the bottom
 
 
 @dataclass(frozen=True)
@@ -169,7 +176,7 @@ def make_athlete(i: int, rng: np.random.Generator) -> Athlete:
         if len(ladder) > 1:  # hidden breakdown just below the 3rd or 4th rung; drills never break
             breakdown[ex] = float(ladder[int(rng.integers(2, min(4, len(ladder))))] - step / 2)
     wall = WALLS[int(rng.integers(len(WALLS)))]
-    return Athlete(
+    athlete = Athlete(
         athlete_id=f"ath-{i + 1:03d}",
         body=body,
         look=look,
@@ -190,9 +197,13 @@ def make_athlete(i: int, rng: np.random.Generator) -> Athlete:
         squatter=bool(i % 4 == 1),
         hips_rise_first=bool(i % 3 == 2),
         rushes=bool(i % 4 in (1, 2)),
-        rounding_max_deg=float(rng.uniform(13, 20)),
-        drift_max_frac=float(rng.uniform(0.3, 0.45)),
+        # graded severities: from just past the label (borderline) to plainly visible
+        rounding_max_deg=float(rng.uniform(20, 30)),
+        drift_max_frac=float(rng.uniform(0.45, 0.65)),
     )
+    own = np.random.default_rng([athlete.scene_seed, 1])  # style: its own stream, the draws above unchanged
+    return replace(athlete, tempo_scale=float(own.uniform(0.75, 2.0)), lockout_offset_deg=float(own.uniform(-3, 3)),
+                   depth_offset_deg=float(own.uniform(-5, 5)), knee_offset_deg=float(own.uniform(-6, 6)))
 
 
 def severity(load_kg: float, breakdown_kg: float, step_kg: float) -> float:
@@ -222,12 +233,12 @@ def rep_for_load(ex: str, a: Athlete, s: float, rng: np.random.Generator) -> Rep
     tb, kb, kt, ecc, conc, pb, pt = BASE[ex]
     j = lambda sd: float(rng.normal(0.0, sd))  # noqa: E731
     bad = s > 0
-    knee_b = kb + j(2.0)
-    trunk_b = tb + j(2.0)
+    knee_b = kb + a.knee_offset_deg + j(2.0)
+    trunk_b = tb + a.depth_offset_deg + j(2.0)
     if bad and a.squatter and ex != "deadlift":
         knee_b = SQUAT_KNEE_DEG[ex] + KNEE_MARGIN_DEG + 12.0 * s + j(1.0)
         trunk_b -= 8.0 * s
-    trunk_top = j(0.8)
+    trunk_top = (0.0 if bad else a.lockout_offset_deg) + j(0.8)  # faulty lockouts keep their margins
     if a.lockout_style == "overextend":
         trunk_top += -2.0 if not bad else OVEREXT_DEG - TRUNK_TOP_MARGIN_DEG - 4.0 * s
     elif a.lockout_style == "soft":
@@ -238,7 +249,7 @@ def rep_for_load(ex: str, a: Athlete, s: float, rng: np.random.Generator) -> Rep
     drift = 0.0
     if ARM_MODE[ex] == "hang":
         drift = 0.05 + j(0.02) if not bad else DRIFT_FRAC + DRIFT_MARGIN + (a.drift_max_frac - 0.3) * s + j(0.02)
-    eccentric = ecc * (1 + j(0.04))
+    eccentric = ecc * (a.tempo_scale if ex != "kettlebell_swing" else 1.0) * (1 + j(0.04))
     if bad and a.rushes and ex != "kettlebell_swing":
         eccentric = RUSHED_ECC_S - RUSHED_MARGIN_S - 0.1 * s + j(0.02)
     return RepSpec(
@@ -363,7 +374,7 @@ def truth_tables(plan: GymPlan) -> dict[str, pl.DataFrame]:
                    "width": t.width, "height": t.height, "rotation_deg": -90 if job.spec.portrait else 0,
                    "facing": t.facing})
     frames = pl.concat(fr).with_columns(pl.col("frame_idx").cast(pl.Int64))
-    reps = pl.DataFrame(rp, schema_overrides={"faults": pl.List(pl.String)})
+    reps = pl.DataFrame(rp, schema_overrides={"faults": pl.List(pl.String), "borderline": pl.List(pl.String)})
     return {"frames": frames, "reps": reps, "videos": pl.DataFrame(vd)}
 
 

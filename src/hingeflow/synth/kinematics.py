@@ -23,6 +23,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 N_SPINE = 6  # spine sub-segments (arc samples = N_SPINE + 1)
+# hips rising first: while the knees make their first half of extension the trunk tips this
+# fraction of its bottom-to-top range further forward (~12 deg on a 58 deg deadlift): what
+# a coach calls the hips shooting up. A trunk that merely holds its angle while the knees
+# extend is how a clean conventional pull leaves the floor, not this fault.
+HRF_CHEST_DROP = 0.2
 
 
 @dataclass(frozen=True)
@@ -128,9 +133,10 @@ def build_timeline(
         u = (ts[m] - ta) / max(tb - ta, 1e-9)
         a, b = np.array(sa), np.array(sb)
         p = _ease(u)[:, None] * np.ones(5)
-        if kind == "conc_hrf":  # knees extend early, trunk lags
+        if kind == "conc_hrf":  # hips shoot up: the knees extend first and the chest drops, then the back rises
             p[:, 1] = _ease(u / 0.55)
             p[:, [0, 2, 3, 4]] = _ease((u - 0.3) / 0.7)[:, None]
+            p[:, 0] -= HRF_CHEST_DROP * np.sin(np.pi * np.clip(u / 0.55, 0.0, 1.0))
         out[m] = a + (b - a) * p
         sw[m] = wa + (wb - wa) * _ease(u)
     return Timeline(

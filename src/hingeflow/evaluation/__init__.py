@@ -1,0 +1,1 @@
+"""How hingeflow is measured: frozen splits, labels of the real clips, and scoring (pure)."""
